@@ -1,0 +1,1 @@
+"""graphs: jets from rs3l datasets as PyG graphs (particles, cells, tracks), kNN, pair batches."""

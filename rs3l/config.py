@@ -1,0 +1,86 @@
+"""The whole rs3l configuration: one YAML file, one typed object per section.
+
+A run config has the sections ``generation`` (sim_pairs.config.GenerationConfig),
+``data`` (graphs.contract.DataContract), ``model`` (rs3l.models.config.BackboneConfig),
+``pretrain`` (rs3l.train.config.PretrainConfig) and ``evaluate``
+(rs3l.evaluation.config.EvaluateConfig). A section may be written inline or as the
+path of another YAML file holding it (relative to the file that names it), so the
+published settings in ``configs/`` are composed from shared presets::
+
+    model: model/rs3l.yaml
+
+Unknown sections and keys are errors naming the key, the file and the valid keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .typed_config import ConfigError, from_mapping, load_yaml, to_mapping
+
+from sim_pairs.config import GenerationConfig
+from graphs.contract import DataContract
+from rs3l.models.config import BackboneConfig
+from rs3l.train.config import PretrainConfig
+from rs3l.evaluation.config import EvaluateConfig
+
+__all__ = ["RunConfig", "load_config", "DEFAULT_CONFIG", "ConfigError"]
+
+#: The embedded default config: what `rs3l run` uses without --config.
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "quickstart.yaml"
+
+
+@dataclass
+class RunConfig:
+    """All sections of an rs3l config; every section has defaults.
+
+    ``base_dir`` is the directory of the config file: relative paths inside it
+    (LHE, HepMC and card files) are resolved against it.
+    """
+
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    data: DataContract = field(default_factory=DataContract)
+    model: BackboneConfig = field(default_factory=BackboneConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    base_dir: str = "."
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_mapping(self)
+
+
+def _resolve_includes(raw: dict, path: Path) -> dict:
+    """Replace ``section: other.yaml`` by the mapping that file holds."""
+    out = {}
+    for key, value in raw.items():
+        if isinstance(value, str) and value.endswith((".yaml", ".yml")):
+            include = (path.parent / value).resolve()
+            value = load_yaml(include)
+            if not isinstance(value, dict):
+                raise ConfigError(f"{include}: section '{key}' included from {path} must be a mapping")
+        out[key] = value
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a run config from YAML.
+
+    Args:
+        path: the YAML file (the embedded quickstart when None).
+        overrides: section -> mapping merged over the file (shallow, per key).
+
+    Raises:
+        ConfigError: naming the file, the key and what was expected.
+    """
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    raw = load_yaml(path) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(raw).__name__}")
+    raw = _resolve_includes(raw, path)
+    for section, values in (overrides or {}).items():
+        raw[section] = {**(raw.get(section) or {}), **values}
+    raw["base_dir"] = str(path.resolve().parent)
+    return from_mapping(RunConfig, raw, source=str(path))

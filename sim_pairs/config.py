@@ -1,0 +1,177 @@
+"""Typed configuration of dataset generation (the ``generation`` section).
+
+Example (``configs/quickstart.yaml``)::
+
+    generation:
+      sqrt_s: 13000.0
+      seed: 1
+      events_per_shard: 50
+      processes:
+        - {name: qcd, events: 200, pthat_min: 450.0}
+        - {name: hbb, events: 100, pthat_min: 450.0}
+      views:
+        nominal: {}
+        seed: {}                                  # same settings, new seed
+        fsr_up: {settings: ["TimeShower:renormMultFac = 0.5"]}
+        vincia: {settings: ["PartonShowers:model = 2"]}
+        rehad: {rehadronize: nominal}             # same parton level as nominal
+      jets: {radius: 0.8, pt_min: 450.0, abs_eta_max: 2.5}
+      detector:
+        replicas: {replica0: {}, replica1: {}}
+
+Every view starts from the same hard events; each gets its own random seed derived
+from (seed, shard, view name), so ``seed: {}`` differs from ``nominal`` only by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+__all__ = ["ProcessConfig", "ViewConfig", "JetConfig", "ReplicaConfig", "DetectorConfig", "GenerationConfig"]
+
+
+@dataclass
+class ProcessConfig:
+    """One hard process to generate.
+
+    Args:
+        name: a process known to ``sim_pairs.processes`` (qcd, qcd_quark, qcd_gluon,
+            hbb, wqq, zqq, ttbar) or ``lhe`` for a user's own LHE files.
+        events: hard events to generate in total over all shards.
+        pthat_min, pthat_max: pT-hat window in GeV (``pthat_max`` <= 0: no upper cut).
+        lhe_files: with ``name: lhe``, the LHE files to re-shower (paths relative to
+            the config file).
+        settings: extra Pythia strings for the hard process only.
+    """
+
+    name: str
+    events: int = 100
+    pthat_min: float = 450.0
+    pthat_max: float = -1.0
+    lhe_files: list[str] = field(default_factory=list)
+    settings: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.events < 0:
+            raise ValueError(f"process '{self.name}': events must be >= 0, got {self.events}")
+
+
+@dataclass
+class ViewConfig:
+    """One way of showering the shared hard events.
+
+    Args:
+        settings: Pythia setting strings applied on top of the base settings; one
+            Pythia rejects is an error.
+        tune: a tune shipped with Pythia by name (e.g. ``Monash``, ``A14``,
+            ``A14-Var1+``); empty keeps the base tune.
+        rehadronize: name of another view whose parton-level events are hadronised
+            again with an independent seed (arXiv 2503.11632); that view's shower is
+            not rerun.
+        hepmc: a HepMC3 file written by another generator from the same LHE events
+            (Herwig, Sherpa), matched to the hard events by event number.
+        description: free text kept in the dataset metadata.
+    """
+
+    settings: list[str] = field(default_factory=list)
+    tune: str = ""
+    rehadronize: str = ""
+    hepmc: str = ""
+    description: str = ""
+
+
+@dataclass
+class JetConfig:
+    """Jet clustering and selection.
+
+    Args:
+        radius: anti-kt distance parameter R.
+        pt_min, pt_max: jet pT window in GeV (``pt_max`` <= 0: none). Every view of a
+            group must pass.
+        abs_eta_max: maximum abs(eta) of the jet.
+        particle_pt_min: minimum pT of the particles clustered, GeV.
+        max_particles: keep at most this many constituents (highest pT first).
+        match_radius: maximum dR between the jet and the hard parton it matches.
+    """
+
+    radius: float = 0.8
+    pt_min: float = 450.0
+    pt_max: float = -1.0
+    abs_eta_max: float = 2.5
+    particle_pt_min: float = 0.0
+    max_particles: int = 200
+    match_radius: float = 0.5
+
+    def __post_init__(self):
+        if not 0.0 < self.radius < 3.0:
+            raise ValueError(f"radius must be in (0, 3), got {self.radius}")
+        if self.max_particles < 1:
+            raise ValueError(f"max_particles must be >= 1, got {self.max_particles}")
+
+
+@dataclass
+class ReplicaConfig:
+    """One detector replica: the same particles through a detector card with a seed.
+
+    Args:
+        card: a built-in card name (``cocoa``) or a YAML file (relative to the config).
+        overrides: card fields to change, e.g. ``{noise_scale: 2.0}``.
+        seed_offset: added to the generation seed for this replica's randomness.
+    """
+
+    card: str = "cocoa"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    seed_offset: int = 0
+
+
+@dataclass
+class DetectorConfig:
+    """Detector replicas: every shower view is simulated once per replica.
+
+    The stored view name is ``"<shower view>@<replica>"``.
+    """
+
+    replicas: dict[str, ReplicaConfig] = field(default_factory=lambda: {"replica0": ReplicaConfig()})
+
+    def __post_init__(self):
+        if not self.replicas:
+            raise ValueError("detector.replicas must name at least one replica")
+
+
+@dataclass
+class GenerationConfig:
+    """Everything ``rs3l generate`` needs.
+
+    Args:
+        sqrt_s: centre-of-mass energy in GeV.
+        seed: master seed; shards, views and replicas derive theirs from it.
+        events_per_shard: hard events per shard (the unit of parallelism and resume).
+        mpi: multi-parton interactions on (costs 4-7 times the shower time).
+        base_settings: Pythia strings applied to every view (e.g. a tune).
+        processes: the hard processes.
+        views: named views; there must be one called ``nominal``.
+        jets: clustering and selection.
+        detector: detector replicas, or None for truth level only.
+    """
+
+    sqrt_s: float = 13000.0
+    seed: int = 1
+    events_per_shard: int = 100
+    mpi: bool = True
+    base_settings: list[str] = field(default_factory=list)
+    processes: list[ProcessConfig] = field(default_factory=lambda: [ProcessConfig(name="qcd")])
+    views: dict[str, ViewConfig] = field(default_factory=lambda: {"nominal": ViewConfig()})
+    jets: JetConfig = field(default_factory=JetConfig)
+    detector: Optional[DetectorConfig] = None
+
+    def __post_init__(self):
+        if "nominal" not in self.views:
+            raise ValueError(f"views must include 'nominal'; got {sorted(self.views)}")
+        if self.events_per_shard < 1:
+            raise ValueError(f"events_per_shard must be >= 1, got {self.events_per_shard}")
+        for name, view in self.views.items():
+            if "@" in name:
+                raise ValueError(f"view name '{name}' may not contain '@' (it separates detector replicas)")
+            if view.rehadronize and view.rehadronize not in self.views:
+                raise ValueError(f"views.{name}.rehadronize names unknown view '{view.rehadronize}'")
