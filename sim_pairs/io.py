@@ -148,7 +148,7 @@ def read_shard(path: str | Path, columns: Iterable[str] | None = None) -> ak.Arr
         column = _BY_NAME.get(name)
         if column is None or column.dtype == "string":
             continue
-        got = str(ak.type(array[name]).content)
+        got = str(ak.type(array[name]).content).replace("?", "")
         if not got.endswith(column.dtype):
             raise DatasetError(f"{path}: column '{name}' has type {got}, expected {column.dtype}")
     return array

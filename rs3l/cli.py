@@ -1,0 +1,130 @@
+"""The ``rs3l`` command line: parse, build the config, call the library.
+
+Every subcommand is a thin wrapper over a function a user can call from a
+notebook just the same:
+
+=========  ==========================================  ==========================
+command    does                                        library function
+=========  ==========================================  ==========================
+generate   hard events, showers, jets -> Parquet        sim_pairs.generate.generate
+pretrain   contrastive pre-training of the backbone     rs3l.train.pretrain.pretrain
+evaluate   heads, metrics, robustness, report           rs3l.evaluation.evaluate.evaluate
+run        all three, skipping finished stages          rs3l.pipeline.run
+config     print the resolved config as YAML            rs3l.config.load_config
+=========  ==========================================  ==========================
+
+``torchrun --nproc-per-node N -m rs3l pretrain ...`` runs pre-training with
+DistributedDataParallel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .typed_config import ConfigError
+
+log = logging.getLogger("rs3l")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rs3l", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def config_arg(p):
+        p.add_argument("--config", type=Path, default=None, help="run config YAML (default: the embedded configs/quickstart.yaml)")
+
+    def device_arg(p):
+        p.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N, mps")
+
+    def generation_args(p):
+        p.add_argument("--events", type=int, default=None, help="hard events per process (overrides the config)")
+        p.add_argument("--seed", type=int, default=None, help="master seed (overrides the config)")
+        p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786); default: a local cluster")
+        p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: one per core; 1: no cluster)")
+
+    p = sub.add_parser("generate", help="generate a dataset of jet views")
+    config_arg(p)
+    p.add_argument("--out", type=Path, required=True, help="dataset directory to write (resumes if it exists)")
+    generation_args(p)
+
+    p = sub.add_parser("pretrain", help="contrastive pre-training of the backbone")
+    config_arg(p)
+    p.add_argument("--data", type=Path, required=True, help="dataset directory from `rs3l generate`")
+    p.add_argument("--out", type=Path, required=True, help="model directory to write")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    device_arg(p)
+
+    p = sub.add_parser("evaluate", help="train heads on the frozen backbone and write the report")
+    config_arg(p)
+    p.add_argument("--data", type=Path, required=True, help="dataset directory")
+    p.add_argument("--model", type=Path, required=True, help="model directory from `rs3l pretrain`")
+    p.add_argument("--out", type=Path, required=True, help="report directory to write")
+    device_arg(p)
+
+    p = sub.add_parser("run", help="generate, pretrain and evaluate, skipping finished stages")
+    config_arg(p)
+    p.add_argument("--out", type=Path, required=True, help="run directory (data/, model/, report/ inside)")
+    generation_args(p)
+    device_arg(p)
+
+    p = sub.add_parser("config", help="print the resolved config")
+    config_arg(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    from .config import load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        log.error("%s", err)
+        return 2
+    base_dir = Path(config.base_dir)
+
+    if args.command == "config":
+        import yaml
+
+        print(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        return 0
+    if args.command == "generate":
+        from sim_pairs.generate import generate
+
+        generate(config.generation, args.out, base_dir=base_dir, events=args.events, seed=args.seed,
+                 scheduler=args.scheduler, workers=args.workers)
+        return 0
+    if args.command == "pretrain":
+        from .train.pretrain import pretrain
+
+        pretrain(config, args.data, args.out, device=args.device, resume=args.resume)
+        return 0
+    if args.command == "evaluate":
+        from .evaluation.evaluate import evaluate
+
+        evaluate(config, args.data, args.model, args.out, device=args.device)
+        return 0
+    if args.command == "run":
+        from .pipeline import run
+
+        run(config, args.out, events=args.events, seed=args.seed, scheduler=args.scheduler,
+            workers=args.workers, device=args.device)
+        return 0
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
