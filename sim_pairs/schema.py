@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SCHEMA_VERSION", "Column", "COLUMNS", "GROUPS", "LABELS", "N_CALO_LAYERS", "columns_of"]
+__all__ = ["SCHEMA_VERSION", "Column", "COLUMNS", "GROUPS", "LABELS", "N_CALO_LAYERS", "columns_of", "markdown_table"]
 
 SCHEMA_VERSION = 1
 
@@ -114,3 +114,16 @@ def columns_of(group: str) -> tuple[Column, ...]:
     if group not in GROUPS:
         raise KeyError(f"unknown column group '{group}'; groups are {GROUPS}")
     return tuple(c for c in COLUMNS if c.group == group)
+
+
+def markdown_table() -> str:
+    """The schema as a Markdown table (the README prints this; a test keeps them in sync)."""
+    lines = ["| column | group | dtype | unit | meaning |", "|---|---|---|---|---|"]
+    for c in COLUMNS:
+        dtype = f"var * {c.dtype}" if c.jagged else c.dtype
+        lines.append(f"| `{c.name}` | {c.group} | {dtype} | {c.unit} | {c.doc} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
