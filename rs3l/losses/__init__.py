@@ -1,0 +1,1 @@
+"""Contrastive losses: NT-Xent (pairs and groups) and VICReg, with explicit DDP gathering."""

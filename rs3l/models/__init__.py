@@ -1,0 +1,1 @@
+"""GNN backbone: input encoders, EdgeConv blocks, pooling (rs3l.models.backbone)."""

@@ -1,0 +1,60 @@
+"""Typed configuration of the GNN backbone (the ``model:`` section of a run config).
+
+Presets live in ``configs/model/``: ``rs3l.yaml`` (the published RS3L sizes, arXiv
+2403.07066), ``particlenet_lite.yaml`` and ``particlenet.yaml`` (Qu & Gouskos,
+arXiv 1902.08570). Built into a module by :func:`rs3l.models.backbone.build_backbone`.
+This module imports nothing heavy so the config can be read without torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["BackboneConfig"]
+
+
+@dataclass
+class BackboneConfig:
+    """Sizes and options of the EdgeConv backbone; defaults are the RS3L backbone."""
+
+    # hidden widths of each node type's input MLP (RS3L: 15 -> 128 -> 128)
+    encoder_channels: list[int] = field(default_factory=lambda: [128, 128])
+    # one entry per EdgeConv block: the widths of its edge MLP (RS3L: 3 x [128], i.e. 256 -> 128)
+    edge_conv_channels: list[list[int]] = field(default_factory=lambda: [[128], [128], [128]])
+    # neighbours per node in the dynamic (feature-space) kNN graphs
+    k: int = 24
+    # edges of the first block: 'graph' uses the graph's own edge_index (kNN in (d_eta, d_phi)
+    # when the graph has none), 'knn' recomputes kNN in the encoded feature space as RS3L does
+    first_block_edges: Literal["graph", "knn"] = "knn"
+    # residual (shortcut) connection around every EdgeConv block (ParticleNet); RS3L has none
+    residual: bool = False
+    # normalisation inside the MLPs: 'batch', 'layer' or 'none' (RS3L: none)
+    norm: Literal["batch", "layer", "none"] = "none"
+    # non-linearity everywhere: 'elu' (RS3L) or 'relu' (ParticleNet)
+    activation: Literal["elu", "relu"] = "elu"
+    # global pooling of node features to a jet: 'sum' (RS3L), 'mean' (ParticleNet) or 'attention'
+    pooling: Literal["sum", "mean", "attention"] = "sum"
+    # hidden widths of the MLP from the pooled features to the embedding (RS3L: 128 -> 64 -> 32 -> 32 -> 8)
+    head_channels: list[int] = field(default_factory=lambda: [64, 32, 32])
+    # dimension of the output embedding (the contrastive space and the heads' input)
+    embedding_dim: int = 8
+    # dropout before every head layer (ParticleNet: 0.1)
+    dropout: float = 0.0
+    # kNN back-end passed to graphs.knn.knn_graph: 'auto', or a named back-end it accepts
+    knn_backend: str = "auto"
+
+    def __post_init__(self) -> None:
+        if not self.encoder_channels or any(c <= 0 for c in self.encoder_channels):
+            raise ValueError(f"encoder_channels must be a non-empty list of positive widths, got {self.encoder_channels}")
+        if not self.edge_conv_channels or any(not block or any(c <= 0 for c in block) for block in self.edge_conv_channels):
+            raise ValueError(
+                f"edge_conv_channels must be a non-empty list of non-empty lists of positive widths, got {self.edge_conv_channels}")
+        if self.k < 1:
+            raise ValueError(f"k must be >= 1, got {self.k}")
+        if any(c <= 0 for c in self.head_channels):
+            raise ValueError(f"head_channels must be positive widths, got {self.head_channels}")
+        if self.embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be >= 1, got {self.embedding_dim}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")

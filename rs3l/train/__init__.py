@@ -1,0 +1,1 @@
+"""Training: the shared Trainer, checkpoints, DDP helpers and contrastive pre-training."""
