@@ -1,0 +1,368 @@
+"""k-nearest-neighbour graphs without pyg-lib: batched dense kNN in plain torch.
+
+PyG 2.8's ``knn_graph`` and ``knn`` need ``pyg-lib`` (not on the public package
+index) and ``torch-cluster`` is a long source build, so this module provides the same
+two functions with the same ``edge_index`` layout, computed by padding each graph to
+the largest one in a chunk, taking all pairwise distances and a ``topk``. At jet sizes
+(tens to hundreds of nodes) this is as fast as a KD-tree; graphs with thousands of
+nodes (calorimeter cells) are processed in chunks of bounded size, so memory never
+exceeds ``chunk_elements`` distances at once.
+
+Differences from ``torch_geometric.nn.knn_graph``, on purpose:
+
+* ties are broken by node index (lower index first), so the edges do not depend on
+  the backend, the device or the batch composition;
+* with ``loop=False`` a node's own index is excluded before choosing, so every node
+  gets exactly ``min(k, n - 1)`` neighbours even when points are duplicated (PyG asks
+  for ``k + 1`` and removes self-loops afterwards, which gives ``k + 1`` edges when a
+  duplicate outranks the node itself);
+* an optional ``max_distance`` drops neighbours farther than a cut (used for the
+  per-layer dR cuts of detector graphs);
+* ``batch`` need not be sorted.
+
+Edges come grouped by target node in increasing index order, and within a target by
+increasing distance, like PyG's.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch import Tensor
+
+__all__ = ["knn_graph", "knn", "available_backends", "BACKENDS"]
+
+BACKENDS = ("auto", "torch", "pyg-lib", "torch-cluster")
+
+#: Largest number of pairwise distances held at once (per chunk of graphs); 2**24
+#: float32 distances plus their int64 sort keys are about 200 MB.
+DEFAULT_CHUNK_ELEMENTS = 2**24
+
+#: Up to this many coordinates distances are summed from exact differences (exact
+#: ties for duplicated points); above it the matrix-product form is used.
+_EXACT_MAX_DIMS = 8
+
+
+def knn_graph(
+    x: Tensor,
+    k: int,
+    batch: Tensor | None = None,
+    loop: bool = False,
+    flow: str = "source_to_target",
+    backend: str = "auto",
+    *,
+    cosine: bool = False,
+    max_distance: float | None = None,
+    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+) -> Tensor:
+    """Edges from every node to its ``k`` nearest nodes of the same graph.
+
+    Same semantics and layout as ``torch_geometric.nn.knn_graph`` (see the module
+    docstring for the deliberate differences on ties and duplicates).
+
+    Args:
+        x: node coordinates (positions or features), shape ``[N, D]``.
+        k: neighbours per node; a graph with ``n <= k`` nodes connects each node to
+            all ``n - 1`` others (``n`` with ``loop=True``).
+        batch: graph index of each node, shape ``[N]`` (one graph when None).
+        loop: whether a node may be its own neighbour (it then comes first).
+        flow: ``"source_to_target"`` gives ``edge_index = [neighbour, centre]``;
+            ``"target_to_source"`` gives ``[centre, neighbour]``.
+        backend: ``"auto"`` (pyg-lib if it works, else torch-cluster, else torch),
+            ``"torch"``, ``"pyg-lib"`` or ``"torch-cluster"``.
+        cosine: use the cosine distance instead of the Euclidean one.
+        max_distance: keep only neighbours within this (Euclidean) distance.
+        chunk_elements: bound on the number of distances held in memory at once.
+
+    Returns:
+        ``edge_index``, shape ``[2, E]``, long, on ``x``'s device.
+    """
+    if flow not in ("source_to_target", "target_to_source"):
+        raise ValueError(f"flow must be 'source_to_target' or 'target_to_source', got {flow!r}")
+    x = _check_points(x, "x")
+    batch = _check_batch(batch, x, "batch")
+    centre, neighbour = _knn(x, None, k, batch, batch, not loop, backend, cosine, max_distance, chunk_elements)
+    if flow == "source_to_target":
+        return torch.stack([neighbour, centre])
+    return torch.stack([centre, neighbour])
+
+
+def knn(
+    x: Tensor,
+    y: Tensor,
+    k: int,
+    batch_x: Tensor | None = None,
+    batch_y: Tensor | None = None,
+    backend: str = "auto",
+    *,
+    cosine: bool = False,
+    max_distance: float | None = None,
+    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+) -> Tensor:
+    """For every point of ``y``, its ``k`` nearest points of ``x`` in the same graph.
+
+    Same semantics as ``torch_geometric.nn.knn`` (used for cross-layer cell links and
+    track-to-cell links in detector graphs).
+
+    Args:
+        x: candidate points, shape ``[N, D]``.
+        y: query points, shape ``[M, D]``.
+        k: neighbours per query point (fewer when its graph has fewer ``x`` points).
+        batch_x: graph index of each ``x`` point, shape ``[N]``.
+        batch_y: graph index of each ``y`` point, shape ``[M]``.
+        backend, cosine, max_distance, chunk_elements: as in :func:`knn_graph`.
+
+    Returns:
+        ``assign_index``, shape ``[2, E]``: row 0 indexes ``y``, row 1 indexes ``x``.
+    """
+    x = _check_points(x, "x")
+    y = _check_points(y, "y")
+    if x.size(1) != y.size(1):
+        raise ValueError(f"x and y must have the same number of coordinates, got {x.size(1)} and {y.size(1)}")
+    if x.device != y.device:
+        raise ValueError(f"x is on {x.device} but y is on {y.device}")
+    batch_x = _check_batch(batch_x, x, "batch_x")
+    batch_y = _check_batch(batch_y, y, "batch_y")
+    row, col = _knn(x, y, k, batch_x, batch_y, False, backend, cosine, max_distance, chunk_elements)
+    return torch.stack([row, col])
+
+
+@functools.lru_cache(maxsize=None)
+def available_backends() -> tuple[str, ...]:
+    """The kNN backends that import and give a correct answer on a tiny example."""
+    found = ["torch"]
+    probe = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]])
+    expected = torch.tensor([[0, 1, 2], [1, 0, 1]])
+    for name in ("torch-cluster", "pyg-lib"):
+        try:
+            row, col = _EXTERNAL[name](probe, probe, 2, None, None, False)
+        except Exception:  # a missing or broken compiled extension raises many types
+            continue
+        keep = row != col
+        if torch.equal(torch.stack([row[keep], col[keep]]), expected):
+            found.append(name)
+    return tuple(found)
+
+
+def _resolve_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "auto":
+        usable = available_backends()
+        return next(name for name in ("pyg-lib", "torch-cluster", "torch") if name in usable)
+    if backend != "torch" and backend not in available_backends():
+        package = {"pyg-lib": "pyg-lib (https://data.pyg.org/whl)", "torch-cluster": "torch-cluster (pip install torch-cluster)"}
+        raise ImportError(f"kNN backend '{backend}' is not usable here: install {package[backend]} or use backend='torch'")
+    return backend
+
+
+def _check_points(x: Tensor, name: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() == 1:
+        x = x.unsqueeze(-1)
+    if x.dim() != 2:
+        raise ValueError(f"{name} must have shape [N, D], got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        x = x.float()
+    return x
+
+
+def _check_batch(batch: Tensor | None, x: Tensor, name: str) -> Tensor:
+    if batch is None:
+        return torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+    if batch.dim() != 1 or batch.numel() != x.size(0):
+        raise ValueError(f"{name} must have shape [{x.size(0)}], got {tuple(batch.shape)}")
+    return batch.to(device=x.device, dtype=torch.long)
+
+
+def _knn(x, y, k, batch_x, batch_y, exclude_self, backend, cosine, max_distance, chunk_elements):
+    """(query index into y, neighbour index into x), grouped by query, nearest first.
+
+    ``y is None`` means the queries are the points ``x`` themselves (``knn_graph``);
+    ``exclude_self`` then removes each point from its own neighbours.
+    """
+    if not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be an integer >= 0, got {k!r}")
+    empty = torch.empty(0, dtype=torch.long, device=x.device)
+    if k == 0 or x.size(0) == 0 or (y is not None and y.size(0) == 0):
+        return empty, empty.clone()
+    with torch.no_grad():
+        if cosine:
+            x = torch.nn.functional.normalize(x, dim=1)
+            y = None if y is None else torch.nn.functional.normalize(y, dim=1)
+        name = _resolve_backend(backend)
+        if name == "torch":
+            return _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elements)
+        yy = x if y is None else y
+        row, col = _EXTERNAL[name](x, yy, k + int(exclude_self), batch_x, batch_y, False)
+        return _canonical(x, yy, row, col, k, exclude_self, max_distance)
+
+
+def _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elements):
+    same = y is None
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
+        y = None if same else y.float()
+    # Work on points sorted by graph; map back to the caller's indices at the end.
+    x_order = _sort_order(batch_x)
+    y_order = x_order if same else _sort_order(batch_y)
+    xs = x if x_order is None else x[x_order]
+    ys = xs if same else (y if y_order is None else y[y_order])
+    n_graphs = int(max(batch_x.max(), batch_y.max())) + 1
+    count_x = torch.bincount(batch_x, minlength=n_graphs)
+    count_y = count_x if same else torch.bincount(batch_y, minlength=n_graphs)
+    ptr_x = torch.cumsum(count_x, 0) - count_x
+    ptr_y = ptr_x if same else torch.cumsum(count_y, 0) - count_y
+    cx, cy = count_x.tolist(), count_y.tolist()
+    limit = None if max_distance is None else float(max_distance) ** 2
+
+    rows, cols = [], []
+    for graphs, start, stop in _chunks(cx, cy, chunk_elements):
+        g = torch.as_tensor(graphs, device=x.device)
+        row, col = _dense_chunk(
+            xs, ys, k, g, ptr_x[g], ptr_y[g], count_x[g], count_y[g], start, stop, same, exclude_self, limit
+        )
+        rows.append(row)
+        cols.append(col)
+    row, col = torch.cat(rows), torch.cat(cols)
+    if len(rows) > 1:
+        order = torch.sort(row, stable=True).indices
+        row, col = row[order], col[order]
+    if x_order is not None:
+        col = x_order[col]
+    if y_order is not None:
+        row = y_order[row]
+        order = torch.sort(row, stable=True).indices
+        row, col = row[order], col[order]
+    return row, col
+
+
+def _sort_order(batch: Tensor) -> Tensor | None:
+    if batch.numel() < 2 or bool((batch[1:] >= batch[:-1]).all()):
+        return None
+    return torch.sort(batch, stable=True).indices
+
+
+def _chunks(count_x: list[int], count_y: list[int], budget: int):
+    """Yield (graph ids, first query row, last query row) with padded size <= budget."""
+    nx, ny = max(count_x), max(count_y)
+    graphs = [g for g in range(len(count_x)) if count_x[g] and count_y[g]]
+    if len(graphs) * nx * ny <= budget:
+        yield graphs, 0, ny
+        return
+    # Group graphs of similar size so that padding stays small.
+    graphs.sort(key=lambda g: (count_x[g], count_y[g]))
+    chunk, cx, cy = [], 0, 0
+    for g in graphs:
+        if count_x[g] * count_y[g] > budget:
+            rows = max(1, budget // count_x[g])
+            for start in range(0, count_y[g], rows):
+                yield [g], start, min(count_y[g], start + rows)
+            continue
+        nx_, ny_ = max(cx, count_x[g]), max(cy, count_y[g])
+        if chunk and (len(chunk) + 1) * nx_ * ny_ > budget:
+            yield chunk, 0, cy
+            chunk, nx_, ny_ = [], count_x[g], count_y[g]
+        chunk.append(g)
+        cx, cy = nx_, ny_
+    if chunk:
+        yield chunk, 0, cy
+
+
+def _dense_chunk(xs, ys, k, graphs, ptr_x, ptr_y, count_x, count_y, start, stop, same, exclude_self, limit):
+    device = xs.device
+    nx = int(count_x.max())
+    cols = torch.arange(nx, device=device)
+    rows = torch.arange(start, stop, device=device)
+    valid_x = cols[None, :] < count_x[:, None]  # [b, nx]
+    valid_y = rows[None, :] < count_y[:, None]  # [b, ny]
+    xi = (ptr_x[:, None] + cols[None, :]).clamp(max=xs.size(0) - 1)
+    yi = (ptr_y[:, None] + rows[None, :]).clamp(max=ys.size(0) - 1)
+    xp, yp = xs[xi], ys[yi]  # [b, nx, D], [b, ny, D]
+
+    if xs.size(1) <= _EXACT_MAX_DIMS:
+        dist = torch.zeros(yp.shape[:2] + (nx,), dtype=xs.dtype, device=device)
+        for d in range(xs.size(1)):
+            dist += (yp[:, :, None, d] - xp[:, None, :, d]).square()
+    else:
+        sq_x, sq_y = xp.square().sum(-1), yp.square().sum(-1)
+        dist = torch.baddbmm(sq_y[:, :, None] + sq_x[:, None, :], yp, xp.transpose(1, 2), alpha=-2.0)
+        dist = dist.clamp_(min=0.0)
+    dist = dist + 0.0  # turns -0.0 into +0.0 so that the bit pattern orders correctly
+    if same:
+        itself = rows[:, None] == cols[None, :]  # [ny, nx]
+        dist = dist.masked_fill(itself[None], float("inf") if exclude_self else 0.0)
+    dist = dist.masked_fill(~valid_x[:, None, :], float("inf"))
+
+    kk = min(k, nx)
+    if dist.dtype == torch.float32:
+        # Non-negative floats order like their bit patterns: one int64 key holds
+        # (distance, index), so topk breaks ties by index exactly and fast.
+        key = (dist.view(torch.int32).to(torch.int64) << 32) | cols
+        key = torch.topk(key, kk, dim=-1, largest=False, sorted=True).values
+        nbr = key & 0xFFFFFFFF
+        best = (key >> 32).to(torch.int32).view(torch.float32)
+    else:
+        best, nbr = torch.sort(dist, dim=-1, stable=True)
+        best, nbr = best[..., :kk], nbr[..., :kk]
+    keep = torch.isfinite(best) & valid_y[:, :, None]
+    if limit is not None:
+        keep &= best <= limit
+    row = (ptr_y[:, None, None] + rows[None, :, None]).expand_as(nbr)[keep]
+    col = (ptr_x[:, None, None] + nbr)[keep]
+    return row, col
+
+
+def _canonical(x, y, row, col, k, exclude_self, max_distance):
+    """Order an external backend's edges by (query, distance, index) and keep k per query."""
+    if exclude_self:
+        keep = row != col
+        row, col = row[keep], col[keep]
+    dist = (y[row] - x[col]).square().sum(-1)
+    if max_distance is not None:
+        keep = dist <= float(max_distance) ** 2
+        row, col, dist = row[keep], col[keep], dist[keep]
+    for key in (col, dist, row):
+        order = torch.sort(key, stable=True).indices
+        row, col, dist = row[order], col[order], dist[order]
+    counts = torch.bincount(row, minlength=y.size(0))
+    first = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(row.numel(), device=row.device) - first[row]
+    keep = rank < k
+    return row[keep], col[keep]
+
+
+def _pyg_lib_knn(x, y, k, batch_x, batch_y, cosine):
+    import torch_geometric.typing
+
+    if not torch_geometric.typing.WITH_KNN:
+        raise ImportError("pyg-lib with knn support is not installed")
+    bx = batch_x if batch_x is not None else torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+    by = batch_y if batch_y is not None else torch.zeros(y.size(0), dtype=torch.long, device=y.device)
+    # pyg-lib reads graphs as contiguous ranges, so sort by graph and map back.
+    order_x, order_y = _sort_order(bx), _sort_order(by)
+    if order_x is not None:
+        x, bx = x[order_x], bx[order_x]
+    if order_y is not None:
+        y, by = y[order_y], by[order_y]
+    n = int(max(bx.max(), by.max())) + 1
+    ptr_x = torch.cat([bx.new_zeros(1), torch.cumsum(torch.bincount(bx, minlength=n), 0)])
+    ptr_y = torch.cat([by.new_zeros(1), torch.cumsum(torch.bincount(by, minlength=n), 0)])
+    row, col = torch.ops.pyg.knn(x, y, ptr_x, ptr_y, k, cosine, 1)
+    if order_x is not None:
+        col = order_x[col]
+    if order_y is not None:
+        row = order_y[row]
+    return row, col
+
+
+def _torch_cluster_knn(x, y, k, batch_x, batch_y, cosine):
+    import torch_cluster
+
+    row, col = torch_cluster.knn(x, y, k, batch_x, batch_y, cosine=cosine)
+    return row, col
+
+
+_EXTERNAL = {"pyg-lib": _pyg_lib_knn, "torch-cluster": _torch_cluster_knn}
