@@ -71,6 +71,8 @@ class ViewConfig:
             not rerun.
         hepmc: a HepMC3 file written by another generator from the same LHE events
             (Herwig, Sherpa), matched to the hard events by event number.
+        hepmc_first_event: the HepMC event number of the LHE file's first event
+            (0 if the generator counts from 0, 1 if it counts from 1).
         description: free text kept in the dataset metadata.
     """
 
@@ -78,6 +80,7 @@ class ViewConfig:
     tune: str = ""
     rehadronize: str = ""
     hepmc: str = ""
+    hepmc_first_event: int = 0
     description: str = ""
 
 
