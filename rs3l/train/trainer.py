@@ -1,0 +1,435 @@
+"""The training loop shared by contrastive pre-training and head training.
+
+:class:`Trainer` takes a model and a ``step(model, batch)`` callable that returns the
+loss (and optionally a dict of metrics) and does everything around it: device
+placement, bf16 autocast on CUDA, the optimiser over the parameters that require
+gradients (so a frozen backbone stays frozen), gradient clipping, a per-epoch LR
+schedule (StepLR as RS3L, or cosine), validation each epoch, early stopping,
+atomic checkpoints every epoch, ``resume=True`` after a killed run, TensorBoard and
+CSV logs, a tqdm bar with jets/s, and DistributedDataParallel when a process group
+is running (see :mod:`rs3l.train.distributed`).
+
+Example (a frozen backbone under a new head)::
+
+    for p in backbone.parameters():
+        p.requires_grad_(False)
+    model = torch.nn.Sequential(backbone, torch.nn.Linear(8, 1))
+
+    def step(model, batch):
+        logit = model(batch).squeeze(-1)
+        loss = F.binary_cross_entropy_with_logits(logit, batch.label.float())
+        return loss, {"acc": ((logit > 0) == batch.label.bool()).float().mean().item()}
+
+    trainer = Trainer(model, step, out_dir="run/head", epochs=20, lr=1e-4, patience=5)
+    result = trainer.fit(train_loader, val_loader, resume=True)
+    result.best_checkpoint, result.history[-1]["val_loss"]
+
+Files in ``out_dir``: ``checkpoint.pt`` (the last finished epoch, for resuming),
+``best.pt`` (the epoch with the lowest validation loss), ``epochs.csv`` (one row per
+epoch), ``steps.csv`` (one row every ``log_every`` steps) and ``tb/`` (TensorBoard).
+Only rank 0 writes. Checkpoints hold the state at the end of an epoch, so a run
+killed mid-epoch repeats that epoch on resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+import random
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..device import resolve_device
+from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .distributed import all_reduce_mean, dist_info
+
+__all__ = ["Trainer", "TrainResult", "StepFn", "seed_everything", "count_jets", "move_to_device"]
+
+#: ``step(model, batch) -> loss`` or ``-> (loss, {name: float})``; ``loss`` is a scalar tensor.
+StepFn = Callable[[nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, Mapping[str, float]]"]
+
+
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed python, numpy and torch; with ``deterministic`` also ask torch for deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+
+
+def count_jets(batch: Any) -> int:
+    """Number of jets (graphs) in a batch: PyG Batch, PairBatch (a, b), GroupBatch (graphs) or a tensor."""
+    if hasattr(batch, "a") and hasattr(batch, "b"):
+        return count_jets(batch.a) + count_jets(batch.b)
+    if hasattr(batch, "graphs"):
+        return count_jets(batch.graphs)
+    if hasattr(batch, "num_graphs"):
+        return int(batch.num_graphs)
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0]) if batch.dim() else 1
+    if isinstance(batch, (list, tuple)) and batch:
+        return count_jets(batch[0])
+    return 0
+
+
+def move_to_device(batch: Any, device: torch.device) -> Any:
+    """Copy a batch (anything with ``.to``, or lists/tuples/dicts of them) to ``device``, non-blocking."""
+    if hasattr(batch, "to") and not isinstance(batch, type):
+        try:
+            return batch.to(device, non_blocking=True)
+        except TypeError:
+            return batch.to(device)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: move_to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+@dataclass
+class TrainResult:
+    """What :meth:`Trainer.fit` returns."""
+
+    checkpoint: Path | None  # out_dir/checkpoint.pt, the last finished epoch (None off rank 0)
+    best_checkpoint: Path | None  # out_dir/best.pt, the lowest validation loss (None without validation)
+    history: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
+    stopped_early: bool = False
+    steps: int = 0
+
+
+class Trainer:
+    """Generic epoch loop around a user ``step`` function.
+
+    Args:
+        model: the module to train; only parameters with ``requires_grad`` are optimised.
+        step: ``step(model, batch) -> loss`` or ``(loss, metrics)``; called with the
+            (possibly DDP-wrapped) model and the batch already on the device; called
+            under ``torch.no_grad()`` and ``model.eval()`` for validation.
+        out_dir: directory for checkpoints and logs.
+        epochs: total epochs (a resumed run counts the finished ones).
+        lr: learning rate.
+        optimizer: ``adam`` or ``adamw``.
+        weight_decay: optimiser weight decay.
+        scheduler: ``step`` (StepLR(step_size, gamma), stepped each epoch), ``cosine``
+            (cosine annealing over ``epochs``) or ``none``.
+        step_size, gamma: StepLR period (epochs) and factor.
+        grad_clip: clip the global gradient norm to this value (None: no clipping).
+        patience: stop after this many epochs without a lower validation loss (None: never).
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or a ``torch.device``.
+        bf16: autocast to bfloat16 on CUDA (ignored elsewhere).
+        seed, deterministic: passed to :func:`seed_everything` at construction when
+            ``deterministic`` (seed the model's initialisation yourself before building it).
+        max_steps_per_epoch, max_val_steps: caps on training / validation batches per epoch.
+        log_every: steps between rows of ``steps.csv`` and TensorBoard points.
+        config: a plain mapping stored in every checkpoint (the run config).
+        progress: show a tqdm bar (rank 0 only).
+        restore_best: at the end of :meth:`fit`, load the best-validation weights into the model.
+        jets: ``jets(batch) -> int`` for the jets/s figure (default :func:`count_jets`).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        step: StepFn,
+        *,
+        out_dir: str | Path,
+        epochs: int,
+        lr: float = 1e-3,
+        optimizer: str = "adam",
+        weight_decay: float = 0.0,
+        scheduler: str = "step",
+        step_size: int = 50,
+        gamma: float = 0.5,
+        grad_clip: float | None = None,
+        patience: int | None = None,
+        device: str | torch.device = "auto",
+        bf16: bool = True,
+        seed: int = 0,
+        deterministic: bool = False,
+        max_steps_per_epoch: int | None = None,
+        max_val_steps: int | None = None,
+        log_every: int = 20,
+        config: Mapping[str, Any] | None = None,
+        progress: bool = True,
+        restore_best: bool = True,
+        jets: Callable[[Any], int] = count_jets,
+    ) -> None:
+        if epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {epochs}")
+        if optimizer not in ("adam", "adamw"):
+            raise ValueError(f"optimizer must be 'adam' or 'adamw', got {optimizer!r}")
+        if scheduler not in ("step", "cosine", "none"):
+            raise ValueError(f"scheduler must be 'step', 'cosine' or 'none', got {scheduler!r}")
+        self.device = resolve_device(device)
+        self.dist = dist_info()
+        if deterministic:
+            seed_everything(seed, deterministic=True)
+        self.out_dir = Path(out_dir)
+        self.epochs, self.grad_clip, self.patience = epochs, grad_clip, patience
+        self.max_steps_per_epoch, self.max_val_steps, self.log_every = max_steps_per_epoch, max_val_steps, log_every
+        self.config = dict(config) if config is not None else None
+        self.progress, self.restore_best, self.jets = progress, restore_best, jets
+        self.step_fn = step
+        self.amp = bf16 and self.device.type == "cuda"
+
+        self.model = model.to(self.device)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("the model has no parameters with requires_grad=True: nothing to train")
+        opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
+        self.optimizer = opt_cls(params, lr=lr, weight_decay=weight_decay)
+        if scheduler == "step":
+            self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=step_size, gamma=gamma)
+        elif scheduler == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=epochs)
+        else:
+            self.scheduler = None
+        self.wrapped = self.model
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.wrapped = DistributedDataParallel(self.model, device_ids=ids)
+        self.epoch = 0
+        self.global_step = 0
+        self.best_val: float | None = None
+        self.bad_epochs = 0
+        self.history: list[dict[str, float]] = []
+
+    # ----------------------------------------------------------------- state
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / "checkpoint.pt"
+
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / "best.pt"
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "rng": rng_state(),
+            "epoch": self.epoch,
+            "step": self.global_step,
+            "best_val": self.best_val,
+            "bad_epochs": self.bad_epochs,
+            "config": self.config,
+            "history": self.history,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        self.epoch, self.global_step = int(state["epoch"]), int(state["step"])
+        self.best_val, self.bad_epochs = state.get("best_val"), int(state.get("bad_epochs", 0))
+        self.history = list(state.get("history", []))
+
+    # ------------------------------------------------------------------ loop
+    def _call_step(self, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
+        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
+        with ctx:
+            out = self.step_fn(self.wrapped, batch)
+        loss, metrics = (out if isinstance(out, tuple) else (out, {}))
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+            raise TypeError(f"step() must return a scalar tensor loss (and optionally a metrics dict), got {type(loss)}")
+        return loss, {k: float(v) for k, v in dict(metrics).items()}
+
+    def _set_epoch(self, loader: Iterable, epoch: int) -> None:
+        for obj in (getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)):
+            if obj is not None and hasattr(obj, "set_epoch"):
+                obj.set_epoch(epoch)
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+
+    def _bar(self, loader: Iterable, limit: int | None, desc: str):
+        try:
+            total = len(loader)  # type: ignore[arg-type]
+        except TypeError:
+            total = None
+        if limit is not None:
+            total = limit if total is None else min(total, limit)
+        if not (self.progress and self.dist.is_main):
+            return None, total
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True), total
+
+    def train_epoch(self, loader: Iterable, steps_log: "_StepLog | None" = None) -> dict[str, float]:
+        """One pass over ``loader`` (at most ``max_steps_per_epoch`` steps); returns mean loss and metrics."""
+        self.wrapped.train()
+        self._set_epoch(loader, self.epoch)
+        bar, total = self._bar(loader, self.max_steps_per_epoch, f"epoch {self.epoch + 1}/{self.epochs}")
+        sums: dict[str, float] = {}
+        n_batches, n_jets, t0 = 0, 0, time.perf_counter()
+        for i, batch in enumerate(loader):
+            if total is not None and i >= total:
+                break
+            batch = move_to_device(batch, self.device)
+            loss, metrics = self._call_step(batch)
+            loss_value = float(loss.detach())
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(f"loss is {loss_value} at epoch {self.epoch + 1}, step {self.global_step + 1}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.grad_clip is not None:
+                metrics["grad_norm"] = float(nn.utils.clip_grad_norm_(self.optimizer.param_groups[0]["params"], self.grad_clip))
+            self.optimizer.step()
+            self.global_step += 1
+            n_batches += 1
+            n_jets += self.jets(batch)
+            sums["loss"] = sums.get("loss", 0.0) + loss_value
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + v
+            rate = n_jets / max(time.perf_counter() - t0, 1e-9)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_value:.4f}", jets_per_s=f"{rate:.0f}")
+            if steps_log is not None and self.global_step % self.log_every == 0:
+                steps_log.write(self.global_step, self.epoch + 1, loss_value, self.optimizer.param_groups[0]["lr"], rate)
+        if bar is not None:
+            bar.close()
+        if n_batches == 0:
+            raise ValueError("the training loader yielded no batches")
+        seconds = time.perf_counter() - t0
+        out = {k: all_reduce_mean(v / n_batches, self.device) for k, v in sums.items()}
+        out["jets_per_s"] = n_jets * self.dist.world_size / max(seconds, 1e-9)
+        out["seconds"] = seconds
+        return out
+
+    @torch.no_grad()
+    def evaluate(self, loader: Iterable) -> dict[str, float]:
+        """Mean loss and metrics of ``step`` over ``loader`` (at most ``max_val_steps`` batches), no gradients."""
+        self.wrapped.eval()
+        self._set_epoch(loader, 0)
+        sums: dict[str, float] = {}
+        n = 0
+        for i, batch in enumerate(loader):
+            if self.max_val_steps is not None and i >= self.max_val_steps:
+                break
+            loss, metrics = self._call_step(move_to_device(batch, self.device))
+            n += 1
+            sums["loss"] = sums.get("loss", 0.0) + float(loss)
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + v
+        if n == 0:
+            raise ValueError("the validation loader yielded no batches")
+        return {k: all_reduce_mean(v / n, self.device) for k, v in sums.items()}
+
+    def fit(self, train_loader: Iterable, val_loader: Iterable | None = None, *, resume: bool = False) -> TrainResult:
+        """Train until ``epochs`` are done or early stopping; checkpoint after every epoch.
+
+        Args:
+            train_loader: iterable of batches (re-iterated each epoch).
+            val_loader: iterable of validation batches, or None (no early stopping, no best.pt).
+            resume: continue from ``out_dir/checkpoint.pt`` when it exists (a fresh start otherwise).
+        """
+        main = self.dist.is_main
+        if resume and self.checkpoint_path.is_file():
+            self.load_state_dict(load_checkpoint(self.checkpoint_path, map_location=self.device))
+        if main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        steps_log = _StepLog(self.out_dir / "steps.csv", append=resume) if main else None
+        writer = _tensorboard(self.out_dir / "tb") if main else None
+        stopped = self.patience is not None and self.bad_epochs >= self.patience
+        try:
+            while self.epoch < self.epochs and not stopped:
+                row: dict[str, float] = {"epoch": self.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"]}
+                row.update({f"train_{k}": v for k, v in self.train_epoch(train_loader, steps_log).items()})
+                if val_loader is not None:
+                    row.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+                if self.scheduler is not None:
+                    self.scheduler.step()
+                self.epoch += 1
+                improved = False
+                if val_loader is not None:
+                    if self.best_val is None or row["val_loss"] < self.best_val:
+                        self.best_val, self.bad_epochs, improved = row["val_loss"], 0, True
+                    else:
+                        self.bad_epochs += 1
+                    stopped = self.patience is not None and self.bad_epochs >= self.patience
+                row["step"] = self.global_step
+                self.history.append(row)
+                if main:
+                    state = self.state_dict()
+                    save_checkpoint(self.checkpoint_path, state)
+                    if improved:
+                        save_checkpoint(self.best_path, state)
+                    _write_epochs_csv(self.out_dir / "epochs.csv", self.history)
+                    if writer is not None:
+                        for k, v in row.items():
+                            if k != "epoch" and isinstance(v, (int, float)) and math.isfinite(v):
+                                writer.add_scalar(f"epoch/{k}", v, self.epoch)
+                        writer.flush()
+                if self.dist.enabled:
+                    torch.distributed.barrier()
+        finally:
+            if steps_log is not None:
+                steps_log.close()
+            if writer is not None:
+                writer.close()
+        best = self.best_path if (val_loader is not None and self.best_path.is_file()) else None
+        if self.restore_best and best is not None:
+            self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
+        return TrainResult(
+            checkpoint=self.checkpoint_path if main else None,
+            best_checkpoint=best if main else None,
+            history=list(self.history),
+            stopped_early=stopped and self.epoch < self.epochs,
+            steps=self.global_step,
+        )
+
+
+class _StepLog:
+    """Append-only ``steps.csv`` (step, epoch, loss, lr, jets_per_s)."""
+
+    def __init__(self, path: Path, append: bool) -> None:
+        new = not (append and path.is_file())
+        self._file = open(path, "w" if new else "a", newline="")
+        self._csv = csv.writer(self._file)
+        if new:
+            self._csv.writerow(["step", "epoch", "loss", "lr", "jets_per_s"])
+
+    def write(self, step: int, epoch: int, loss: float, lr: float, rate: float) -> None:
+        self._csv.writerow([step, epoch, f"{loss:.6g}", f"{lr:.6g}", f"{rate:.1f}"])
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _write_epochs_csv(path: Path, history: list[dict[str, float]]) -> None:
+    from sim_pairs.io import atomic_path
+
+    columns: list[str] = []
+    for row in history:
+        columns += [k for k in row if k not in columns]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def _tensorboard(log_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        warnings.warn("tensorboard is not installed (pip install tensorboard): no TensorBoard logs, CSV only")
+        return None
+    return SummaryWriter(log_dir=str(log_dir))
