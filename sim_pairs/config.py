@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .schema import LABELS
+
 __all__ = ["ProcessConfig", "ViewConfig", "JetConfig", "ReplicaConfig", "DetectorConfig", "GenerationConfig"]
 
 
@@ -95,7 +97,11 @@ class JetConfig:
         abs_eta_max: maximum abs(eta) of the jet.
         particle_pt_min: minimum pT of the particles clustered, GeV.
         max_particles: keep at most this many constituents (highest pT first).
-        match_radius: maximum dR between the jet and the hard parton it matches.
+        match_radius: maximum dR between the jet and the hard parton it matches;
+            the decay partons of a resonance must moreover lie within ``radius``.
+        labels: keep only jets with these labels (``sim_pairs.schema.LABELS``); empty
+            keeps the process's own: qcd quark and gluon, hbb Hbb, wqq Wqq, zqq Zqq,
+            ttbar top, lhe all.
     """
 
     radius: float = 0.8
@@ -105,12 +111,18 @@ class JetConfig:
     particle_pt_min: float = 0.0
     max_particles: int = 200
     match_radius: float = 0.5
+    labels: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         if not 0.0 < self.radius < 3.0:
             raise ValueError(f"radius must be in (0, 3), got {self.radius}")
         if self.max_particles < 1:
             raise ValueError(f"max_particles must be >= 1, got {self.max_particles}")
+        if self.match_radius <= 0:
+            raise ValueError(f"match_radius must be > 0, got {self.match_radius}")
+        unknown = [label for label in self.labels if label not in LABELS]
+        if unknown:
+            raise ValueError(f"labels: unknown label(s) {unknown}; known labels are {list(LABELS)}")
 
 
 @dataclass
