@@ -164,8 +164,7 @@ def _detector_rows(groups: list[_Group], clustered: ClusteredJets, jets: np.ndar
 
 def assemble_groups(process: str, events: Sequence[tuple[int, Mapping[str, ShoweredEvent | None]]], *,
                     views: Sequence[str], jets: JetConfig, shard: int, labels: Collection[str],
-                    replicas: Sequence[tuple[str, Any]] = (), detector_seed: int = 0,
-                    simulate_jet: Callable | None = None) -> tuple[dict[str, Any], GroupStats]:
+                    replicas: Sequence[tuple[str, Any, int]] = (), simulate_jet: Callable | None = None) -> tuple[dict[str, Any], GroupStats]:
     """The rows of one shard: cluster, match, keep complete groups, build columns.
 
     Args:
@@ -175,8 +174,9 @@ def assemble_groups(process: str, events: Sequence[tuple[int, Mapping[str, Showe
         jets: clustering and selection (radius, pT and eta window, max_particles).
         shard: global shard index (part of ``group_id``).
         labels: labels to keep (e.g. ``("Hbb",)``); objects with others are ignored.
-        replicas: (name, detector card) pairs; empty for truth level only.
-        detector_seed: seed of the detector randomness of this shard.
+        replicas: (name, detector card, seed) per detector replica; empty for truth
+            level only. The detector randomness of (shard, view, replica) is a numpy
+            Generator seeded from (seed, shard, view name, replica name).
         simulate_jet: ``sim_pairs.detector.simulate_jet`` (needed with replicas).
 
     Returns:
@@ -235,10 +235,10 @@ def assemble_groups(process: str, events: Sequence[tuple[int, Mapping[str, Showe
     for view in views:
         selected = np.array([g.jets[view] for g in groups], dtype=np.int64)
         truth = _jet_rows(clustered[view], selected, config=jets)
-        for replica, card in (replicas or [("", None)]):
+        for replica, card, replica_seed in (replicas or [("", None, 0)]):
             block = dict(truth)
             if replica:
-                entropy = [detector_seed, shard, zlib.crc32(view.encode()), zlib.crc32(replica.encode())]
+                entropy = [replica_seed, shard, zlib.crc32(view.encode()), zlib.crc32(replica.encode())]
                 rng = np.random.default_rng(np.random.SeedSequence(entropy))
                 block.update(_detector_rows(groups, clustered[view], selected, card, rng, jets.radius, simulate_jet))
             blocks.append(block)
