@@ -24,6 +24,10 @@ class BackboneConfig:
     edge_conv_channels: list[list[int]] = field(default_factory=lambda: [[128], [128], [128]])
     # neighbours per node in the dynamic (feature-space) kNN graphs
     k: int = 24
+    # aggregation of edge messages at a node: 'max' (RS3L, PyG DynamicEdgeConv's default) or 'mean' (ParticleNet)
+    aggr: Literal["max", "mean"] = "max"
+    # whether a node is its own nearest neighbour in kNN graphs (PyG DynamicEdgeConv: yes; ParticleNet: no)
+    self_loops: bool = True
     # edges of the first block: 'graph' uses the graph's own edge_index (kNN in (d_eta, d_phi)
     # when the graph has none), 'knn' recomputes kNN in the encoded feature space as RS3L does
     first_block_edges: Literal["graph", "knn"] = "knn"
@@ -41,8 +45,9 @@ class BackboneConfig:
     embedding_dim: int = 8
     # dropout before every head layer (ParticleNet: 0.1)
     dropout: float = 0.0
-    # kNN back-end passed to graphs.knn.knn_graph: 'auto', or a named back-end it accepts
-    knn_backend: str = "auto"
+    # kNN of the dynamic blocks: 'dense' (padded batched kNN with dense aggregation, the fast path),
+    # or a back-end of graphs.knn.knn_graph ('auto', 'torch', ...) followed by sparse message passing
+    knn_backend: str = "dense"
 
     def __post_init__(self) -> None:
         if not self.encoder_channels or any(c <= 0 for c in self.encoder_channels):

@@ -1,0 +1,106 @@
+"""The jet backbone: node encoders, EdgeConv blocks, global pooling, MLP to the embedding.
+
+The RS3L backbone (arXiv 2403.07066): particle MLP 15 -> 128 -> 128, three dynamic
+EdgeConv blocks (k = 24, edge MLP 256 -> 128), global sum pooling and an MLP
+128 -> 64 -> 32 -> 32 -> 8. ParticleNet (arXiv 1902.08570) is the same skeleton
+with residual blocks, batch normalisation and mean pooling. Built from a
+:class:`rs3l.models.config.BackboneConfig` by :func:`build_backbone`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import BackboneConfig
+from .edge_conv import EdgeConvBlock
+from .encoders import NodeTypeEncoder
+from .mlp import make_mlp
+from .pooling import GlobalPooling
+
+__all__ = ["Backbone", "build_backbone"]
+
+
+class Backbone(nn.Module):
+    """Maps a PyG batch of jets to one embedding per jet.
+
+    Args:
+        encoder: per-node-type input encoder.
+        blocks: EdgeConv blocks, applied in order.
+        pooling: global pooling.
+        head: MLP from the pooled features to the embedding.
+        first_block_edges: ``graph`` (the batch's own ``edge_index``, or kNN in ``pos``
+            when it has none) or ``knn`` (the first block is dynamic too).
+        k: neighbours for the ``pos`` fallback graph.
+
+    Shapes:
+        batch with ``x [N, F]``, ``batch [N]``, optional ``node_type [N]``, ``pos [N, 2]``,
+        ``edge_index [2, E]`` -> ``[B, D]`` (not normalised; see :meth:`embed`).
+    """
+
+    def __init__(self, encoder: NodeTypeEncoder, blocks: list[EdgeConvBlock], pooling: GlobalPooling,
+                 head: nn.Module, first_block_edges: str = "knn", k: int = 16, knn_backend: str = "dense"):
+        super().__init__()
+        if first_block_edges not in ("graph", "knn"):
+            raise ValueError(f"first_block_edges must be 'graph' or 'knn', got {first_block_edges!r}")
+        self.encoder, self.blocks, self.pooling, self.head = encoder, nn.ModuleList(blocks), pooling, head
+        self.first_block_edges, self.k, self.knn_backend = first_block_edges, k, knn_backend
+
+    def _first_edges(self, data, batch: Tensor) -> Tensor:
+        edge_index = getattr(data, "edge_index", None)
+        if edge_index is not None and edge_index.numel() > 0:
+            return edge_index
+        pos = getattr(data, "pos", None)
+        if pos is None:
+            raise ValueError("first_block_edges='graph' but the batch has neither edge_index nor pos")
+        from graphs.knn import knn_graph
+
+        backend = "auto" if self.knn_backend == "dense" else self.knn_backend
+        return knn_graph(pos, self.k, batch, loop=self.blocks[0].loop, backend=backend)
+
+    def representation(self, data) -> Tensor:
+        """Pooled node features before the head MLP, ``[B, C]``."""
+        x = data.x
+        batch = getattr(data, "batch", None)
+        if batch is None:
+            batch = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+        num_graphs = int(getattr(data, "num_graphs", 1) or 1)
+        h = self.encoder(x, getattr(data, "node_type", None))
+        for i, block in enumerate(self.blocks):
+            edge_index = self._first_edges(data, batch) if (i == 0 and not block.dynamic) else None
+            h = block(h, batch, edge_index)
+        return self.pooling(h, batch, num_graphs)
+
+    def forward(self, data) -> Tensor:
+        return self.head(self.representation(data))
+
+    def embed(self, data, normalize: bool = True) -> Tensor:
+        """The embedding, L2-normalised by default (the heads' input in RS3L), ``[B, D]``."""
+        z = self(data)
+        return F.normalize(z, dim=-1) if normalize else z
+
+    @property
+    def embedding_dim(self) -> int:
+        return [m for m in self.head.modules() if isinstance(m, nn.Linear)][-1].out_features
+
+
+def build_backbone(config: BackboneConfig, input_dims: dict[str, int]) -> Backbone:
+    """Build the backbone a :class:`BackboneConfig` describes.
+
+    Args:
+        config: sizes and options.
+        input_dims: node type name -> input features (``DataContract.input_dims()``).
+    """
+    encoder = NodeTypeEncoder(input_dims, config.encoder_channels, config.activation, config.norm)
+    blocks, width = [], encoder.out_channels
+    for i, channels in enumerate(config.edge_conv_channels):
+        dynamic = not (i == 0 and config.first_block_edges == "graph")
+        blocks.append(EdgeConvBlock(width, channels, k=config.k, dynamic=dynamic, aggr=config.aggr,
+                                    loop=config.self_loops, activation=config.activation, norm=config.norm,
+                                    residual=config.residual, knn_backend=config.knn_backend))
+        width = channels[-1]
+    pooling = GlobalPooling(config.pooling, width)
+    head = make_mlp(width, [*config.head_channels, config.embedding_dim], config.activation, "none",
+                    last_activation=False, dropout=config.dropout)
+    return Backbone(encoder, blocks, pooling, head, config.first_block_edges, config.k, config.knn_backend)
