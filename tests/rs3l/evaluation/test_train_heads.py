@@ -1,0 +1,139 @@
+"""Heads trained through the shared Trainer: freezing freezes, fine-tuning changes, targets are right."""
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch, Data
+
+from rs3l.evaluation.heads import FrozenBackbone, LinearHead, MLPHead, Tagger, build_head
+from rs3l.evaluation.targets import TaskTarget, label_fraction_mask
+from rs3l.evaluation.tasks import TASKS
+from rs3l.evaluation.train_heads import (embed, predict_embeddings, predict_graphs, train_on_embeddings,
+                                         train_on_graphs, TaskBatches)
+from rs3l.models.backbone import build_backbone
+from rs3l.models.config import BackboneConfig
+
+CLASSES = ["quark", "gluon", "Hbb"]
+
+
+def _jets(n_jets, seed, views=("nominal",)):
+    """Graphs whose class shows in the features: class c shifts feature c by +1."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for j in range(n_jets):
+        label = j % 3
+        for view in views:
+            n = 4 + j % 5
+            x = torch.randn(n, 4, generator=g) * 0.5
+            x[:, label] += 1.0
+            out.append(Data(x=x, pos=torch.randn(n, 2, generator=g) * 0.3, label=torch.tensor([label]),
+                            group_id=torch.tensor([1000 + j]), jet_energy=torch.tensor([500.0 + 40 * label + j]),
+                            view=view))
+    return out
+
+
+def _batches(graphs, size=16):
+    return [Batch.from_data_list(graphs[i:i + size]) for i in range(0, len(graphs), size)]
+
+
+def _backbone(norm="batch"):
+    torch.manual_seed(0)
+    cfg = BackboneConfig(encoder_channels=[16], edge_conv_channels=[[16]], k=3, head_channels=[16],
+                         embedding_dim=8, norm=norm)
+    return build_backbone(cfg, {"particle": 4})
+
+
+def _state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_heads_shapes_and_repr():
+    z = torch.randn(5, 8)
+    assert LinearHead(8, 1)(z).shape == (5, 1)
+    assert MLPHead(8, 3)(z).shape == (5, 3)
+    assert repr(MLPHead(8, 1)) == "MLPHead(8 -> 128 -> 64 -> 32 -> 8 -> 1, normalise=True)"
+    # the heads see the L2-normalised embedding: scaling z changes nothing
+    head = build_head("mlp", 8, 1)
+    torch.testing.assert_close(head(z), head(7.0 * z))
+    with pytest.raises(ValueError, match="unknown head"):
+        build_head("transformer", 8)
+
+
+def test_frozen_backbone_is_bit_identical_after_head_training(tmp_path):
+    backbone = _backbone(norm="batch")  # batch norm: running statistics must not move either
+    before = _state(backbone)
+    target = TaskTarget(TASKS["q_vs_g"], CLASSES)
+    model = Tagger(FrozenBackbone(backbone), LinearHead(8, 1))
+    head_before = _state(model.head)
+    result = train_on_graphs(model, _batches(_jets(48, 1)), _batches(_jets(24, 2)), target, out_dir=tmp_path,
+                             epochs=2, lr=1e-2, progress=False)
+    after = _state(backbone)
+    assert before.keys() == after.keys()
+    for k in before:
+        assert torch.equal(before[k], after[k]), k
+    assert any(not torch.equal(head_before[k], v) for k, v in _state(model.head).items())
+    assert len(result.history) == 2 and (tmp_path / "best.pt").is_file()
+
+
+def test_finetuning_changes_the_backbone(tmp_path):
+    backbone = _backbone(norm="none")
+    before = _state(backbone)
+    model = Tagger(backbone, MLPHead(8, 1))
+    train_on_graphs(model, _batches(_jets(48, 1)), None, TaskTarget(TASKS["q_vs_g"], CLASSES), out_dir=tmp_path,
+                    epochs=1, lr=1e-3, progress=False)
+    changed = [k for k, v in _state(backbone).items() if not torch.equal(before[k], v)]
+    assert len(changed) > 0.8 * len(before)
+
+
+def test_task_batches_filter_classes_and_fraction():
+    graphs = _jets(90, 3)
+    target = TaskTarget(TASKS["q_vs_g"], CLASSES)
+    kept = [b for b in TaskBatches(_batches(graphs), target)]
+    labels = torch.cat([b.label for b in kept])
+    assert set(labels.tolist()) == {0, 1} and len(labels) == 60
+    half = torch.cat([b.group_id for b in TaskBatches(_batches(graphs), target, fraction=0.5)])
+    expected = [g.group_id.item() for g in graphs if g.label.item() < 2
+                and label_fraction_mask(g.group_id.numpy(), 0.5)[0]]
+    assert half.tolist() == expected
+
+
+def test_label_fraction_mask_nested_and_sized():
+    gid = np.arange(100_000, dtype=np.int64) * 7 + 3
+    small, big = label_fraction_mask(gid, 0.01), label_fraction_mask(gid, 0.1)
+    assert np.all(big[small])
+    assert small.mean() == pytest.approx(0.01, abs=0.002) and big.mean() == pytest.approx(0.1, abs=0.005)
+    assert label_fraction_mask(gid, 1.0).all()
+    assert not np.array_equal(label_fraction_mask(gid, 0.1, seed=1), big)
+
+
+def test_targets():
+    label = torch.tensor([0, 1, 2, 1])
+    b = TaskTarget(TASKS["hbb_vs_qcd"], CLASSES)
+    assert b.select(label).all() and b.target(label).tolist() == [0.0, 0.0, 1.0, 0.0]
+    m = TaskTarget(TASKS["multiclass"], CLASSES, present=["quark", "Hbb"])
+    assert m.out_dim == 2 and m.select(label).tolist() == [True, False, True, False]
+    r = TaskTarget(TASKS["energy"], CLASSES)
+    r.fit_energy([100.0, 1000.0])
+    e = torch.tensor([100.0, 1000.0])
+    torch.testing.assert_close(r.target(label[:2], e), torch.tensor([-1.0, 1.0]))
+    np.testing.assert_allclose(r.read_out(r.target(label[:2], e)[:, None])["prediction"], [100.0, 1000.0], rtol=1e-5)
+
+
+def test_frozen_paths_agree_and_learn(tmp_path):
+    """Head on cached embeddings == head on FrozenBackbone graphs, and it learns the task."""
+    backbone = _backbone(norm="none")
+    train, val, test = _batches(_jets(150, 1)), _batches(_jets(45, 2)), _batches(_jets(60, 3, views=("nominal", "fsr")))
+    target = TaskTarget(TASKS["hbb_vs_qcd"], CLASSES)
+    emb = {name: embed(backbone, b, progress=False) for name, b in (("train", train), ("val", val), ("test", test))}
+    torch.manual_seed(1)
+    head = MLPHead(8, 1)
+    train_on_embeddings(head, emb["train"], emb["val"], target, out_dir=tmp_path / "h", epochs=30, lr=1e-2,
+                        batch_size=64, progress=False)
+    cols = predict_embeddings(head, emb["test"], target)
+    assert set(cols) == {"group_id", "view", "label", "score"} and len(cols["score"]) == 120
+    from sklearn.metrics import roc_auc_score
+    assert roc_auc_score(cols["label"], cols["score"]) > 0.8
+    graph_cols, graph_emb = predict_graphs(Tagger(FrozenBackbone(backbone), head), test, target, progress=False)
+    np.testing.assert_allclose(graph_cols["score"], cols["score"], rtol=1e-5, atol=1e-6)
+    assert graph_cols["view"].tolist() == cols["view"].tolist()
+    torch.testing.assert_close(graph_emb.z, emb["test"].z)
