@@ -1,0 +1,153 @@
+"""sim_pairs.generate: determinism, resume, refusal of a changed config, schema, physics peaks."""
+
+import json
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+
+pytest.importorskip("pythia8mc")
+pytest.importorskip("fastjet")
+
+from sim_pairs.config import GenerationConfig, JetConfig, ProcessConfig, ViewConfig
+from sim_pairs.generate import GenerationError, generate, plan_shards
+from sim_pairs.io import read_metadata, read_shard
+from sim_pairs.schema import COLUMNS
+
+
+def _config(**kw):
+    base = dict(
+        seed=5, events_per_shard=4, mpi=False,
+        processes=[ProcessConfig(name="qcd", events=8, pthat_min=500.0)],
+        views={"nominal": ViewConfig(), "seed": ViewConfig()},
+        jets=JetConfig(pt_min=400.0),
+    )
+    base.update(kw)
+    return GenerationConfig(**base)
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_plan_cuts_processes_into_shards():
+    config = _config(processes=[ProcessConfig(name="qcd", events=9), ProcessConfig(name="hbb", events=4),
+                                ProcessConfig(name="wqq", events=0)])
+    shards = plan_shards(config)
+    assert [(s.index, s.process.name, s.number, s.first_event, s.n_events) for s in shards] == [
+        (0, "qcd", 0, 0, 4), (1, "qcd", 1, 4, 4), (2, "qcd", 2, 8, 1), (3, "hbb", 0, 0, 4)]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference")
+    generate(_config(), out, workers=1, progress=False)
+    return out
+
+
+def test_same_seed_same_bytes_and_schema_round_trip(reference, tmp_path):
+    again = generate(_config(), tmp_path / "again", workers=1, progress=False)
+    assert _files(again) == _files(reference)
+    meta = read_metadata(reference)
+    assert meta["complete"] and meta["row_views"] == ["nominal", "seed"]
+    assert sorted(meta["shards"]) == ["shard-00000.parquet", "shard-00001.parquet"]
+    assert meta["config"]["seed"] == 5 and set(meta["versions"]) >= {"pythia8mc", "fastjet"}
+    rows = 0
+    for name, counts in meta["shards"].items():
+        table = read_shard(reference / name)
+        rows += len(table)
+        assert counts["rows"] == len(table) and counts["groups"] * 2 == len(table)
+        for column in COLUMNS:
+            if column.group in ("jet", "particles"):
+                assert column.name in table.fields
+        ids = ak.to_numpy(table["group_id"])
+        assert np.array_equal(ids[0::2], ids[1::2])
+        for parton in ("parton_px", "parton_py", "parton_pz", "parton_energy", "parton_pid"):
+            values = ak.to_numpy(table[parton])
+            assert np.array_equal(values[0::2], values[1::2])
+        # The views differ in their particles.
+        assert not ak.all(table["jet_pt"][0::2] == table["jet_pt"][1::2])
+    assert rows > 0
+    assert sorted((reference / "lhe").iterdir())[0].name == "shard-00000.lhe"
+
+
+def test_other_seed_other_events(reference, tmp_path):
+    other = generate(_config(), tmp_path / "other", seed=6, workers=1, progress=False)
+    assert read_shard(other / "shard-00000.parquet")["jet_pt"].to_list() != \
+        read_shard(reference / "shard-00000.parquet")["jet_pt"].to_list()
+
+
+def test_interrupted_run_resumes_to_the_same_dataset(reference, tmp_path):
+    out = tmp_path / "resumed"
+    generate(_config(), out, workers=1, progress=False)
+    # Simulate a kill during shard 1: its Parquet file never appeared, a temporary file
+    # was left behind, and metadata.json is the one written at the start.
+    (out / "shard-00001.parquet").unlink()
+    (out / ".shard-00001.parquet.abc123.tmp").write_bytes(b"half a shard")
+    meta = json.loads((out / "metadata.json").read_text())
+    meta.update(complete=False, shards={})
+    (out / "metadata.json").write_text(json.dumps(meta))
+    before = (out / "shard-00000.parquet").stat().st_mtime_ns
+    generate(_config(), out, workers=1, progress=False)
+    assert (out / "shard-00000.parquet").stat().st_mtime_ns == before  # skipped, not redone
+    (out / ".shard-00001.parquet.abc123.tmp").unlink()
+    assert _files(out) == _files(reference)
+
+
+def test_changed_config_on_resume_is_refused(reference, tmp_path):
+    out = tmp_path / "changed"
+    out.mkdir()
+    for name, data in _files(reference).items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    with pytest.raises(GenerationError, match="config_hash"):
+        generate(_config(), out, seed=99, workers=1, progress=False)
+    with pytest.raises(GenerationError, match="config_hash"):
+        generate(_config(jets=JetConfig(pt_min=500.0)), out, workers=1, progress=False)
+    (out / "metadata.json").unlink()
+    with pytest.raises(GenerationError, match="no metadata.json"):
+        generate(_config(), out, workers=1, progress=False)
+    assert _files(reference)["shard-00000.parquet"] == (out / "shard-00000.parquet").read_bytes()
+
+
+def test_empty_selection_warns_with_process_and_cuts(tmp_path):
+    config = _config(processes=[ProcessConfig(name="qcd", events=2, pthat_min=100.0)],
+                     views={"nominal": ViewConfig()}, jets=JetConfig(pt_min=3000.0))
+    with pytest.warns(UserWarning, match=r"process 'qcd': no jet passed .*pT >= 3000.0 GeV"):
+        generate(config, tmp_path / "empty", workers=1, progress=False)
+    assert len(read_shard(tmp_path / "empty" / "shard-00000.parquet")) == 0
+
+
+def test_malformed_user_lhe_names_the_file(tmp_path):
+    bad = tmp_path / "bad.lhe"
+    bad.write_text("<LesHouchesEvents version=\"3.0\">\n<init>\n2212 2212 6500 6500 0 0 0 0 3 1\n</init>\n"
+                   "<event>\n3 1 1.0 100 0.0078 0.118\nnot a particle line\n</event>\n</LesHouchesEvents>\n")
+    config = _config(processes=[ProcessConfig(name="lhe", events=1, lhe_files=["bad.lhe"])])
+    with pytest.raises(ValueError, match="bad.lhe"):
+        generate(config, tmp_path / "out", base_dir=tmp_path, workers=1, progress=False)
+    assert not list((tmp_path / "out").glob("shard-*.parquet"))
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_same_bytes(reference, tmp_path):
+    out = generate(_config(), tmp_path / "dask", workers=2, progress=False)
+    assert _files(out) == _files(reference)
+
+
+def _sdmass_peak(process, tmp_path, events):
+    config = GenerationConfig(seed=11, events_per_shard=events, mpi=True,
+                              processes=[ProcessConfig(name=process, events=events, pthat_min=450.0)],
+                              views={"nominal": ViewConfig()}, jets=JetConfig(pt_min=450.0))
+    out = generate(config, tmp_path / process, workers=1, progress=False)
+    sdmass = ak.to_numpy(read_shard(out / "shard-00000.parquet")["jet_sdmass"])
+    counts, edges = np.histogram(sdmass, bins=np.arange(0.0, 250.0, 5.0))
+    return len(sdmass), edges[np.argmax(counts)] + 2.5
+
+
+@pytest.mark.slow
+def test_softdrop_mass_peaks_at_the_higgs_and_w_masses(tmp_path):
+    n, peak = _sdmass_peak("hbb", tmp_path, 400)
+    assert n > 150 and 110.0 <= peak <= 135.0
+    n, peak = _sdmass_peak("wqq", tmp_path, 400)
+    assert n > 150 and 70.0 <= peak <= 90.0
