@@ -60,7 +60,8 @@ class HepMCView:
         path: the HepMC3 file (any format pyhepmc reads: ASCII, HepMC2, gzip).
         view: the view name, for messages.
         first_event_number: HepMC event number of the LHE file's first event.
-        rel_tolerance: outgoing LHE partons must appear in the HepMC record with the
+        rel_tolerance: the primary products of the LHE event (outgoing partons and
+            resonances whose mothers are the incoming partons) must appear in the HepMC record with the
             same PDG id and four-momentum within ``rel_tolerance * E + 1e-6`` GeV
             (other generators give massless LHE quarks a mass, which moves momenta
             at the per-mille level).
@@ -78,11 +79,25 @@ class HepMCView:
             self._reader = pyhepmc.open(str(self.path), "r")
         except Exception as error:
             raise HepMCError(f"{self.path}: cannot open as HepMC ({error})") from None
+        self._expected = self._count_event_lines(self.path)
+        self._read = 0
         self._buffer: dict[int, object] = {}
         self._last = -1
         self._done = False
         self._charges = _Charges()
         self._units = pyhepmc.Units
+
+    @staticmethod
+    def _count_event_lines(path: Path) -> int | None:
+        """Events in a HepMC3 ASCII file (lines starting with 'E '), None for other formats."""
+        import gzip
+
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as stream:
+            if b"HepMC::Asciiv3" not in stream.read(256):
+                return None
+            stream.seek(0)
+            return sum(1 for line in stream if line.startswith(b"E "))
 
     def close(self) -> None:
         self._reader.close()
@@ -93,9 +108,13 @@ class HepMCView:
                 event = self._reader.read()
             except Exception as error:
                 raise HepMCError(f"{self.path}: after HepMC event {self._last}: malformed ({error})") from None
-            if event is None:
+            if event is None or (len(event.particles) == 0 and self._expected is not None):
+                if self._expected is not None and self._read < self._expected:
+                    raise HepMCError(f"{self.path}: HepMC event after number {self._last}: malformed or truncated "
+                                     f"({self._read} of {self._expected} events read)")
                 self._done = True
                 break
+            self._read += 1
             self._last = event.event_number
             self._buffer[event.event_number] = event
         return self._buffer.pop(number, None)
@@ -127,7 +146,11 @@ class HepMCView:
             vx=vertex[final, 0].copy(), vy=vertex[final, 1].copy(), vz=vertex[final, 2].copy()))
 
     def _check_hard(self, number, event_number, hard: HardRecord, pid, p4) -> None:
-        for i in np.flatnonzero(hard.status == 1):
+        # Only the primary products of the collision: decay products of resonances
+        # are boosted by the shower's recoil before the decay, in any generator.
+        incoming = np.flatnonzero(hard.status == -1)
+        primary = (hard.status != -1) & np.isin(hard.mother1, incoming)
+        for i in np.flatnonzero(primary):
             target = np.array([hard.px[i], hard.py[i], hard.pz[i], hard.e[i]])
             tol = self.rel_tolerance * abs(hard.e[i]) + 1e-6
             close = (pid == hard.pid[i]) & np.all(np.abs(p4 - target) <= tol, axis=1)
@@ -150,29 +173,63 @@ class HepMCView:
 def pythia_to_genevent(event, event_number: int):
     """A ``pyhepmc.GenEvent`` (GeV, mm) from a Pythia ``Event`` (entries 1..n; entry 0 is the system).
 
-    Mothers are stored as HEPEVT parent ranges; status is Pythia's ``statusHepMC``
-    (1 final, 2 decayed, 4 beam, else Pythia's absolute status code).
+    Particles with the same mothers share a production vertex placed at their
+    production point; status is Pythia's ``statusHepMC`` (1 final, 2 decayed, 4
+    beam, else Pythia's absolute status code). Where Pythia gives a particle
+    daughters with different mother sets (recoils in the shower), HepMC allows
+    only one end vertex, so the later ones hang from the first; the final state,
+    momenta and vertices are exact.
     """
     pyhepmc = _import_pyhepmc()
-    from .pythia_settings import import_pythia
-
-    P = import_pythia().Particle
-    parts = event.particles()[1:]
-    n = len(parts)
-
-    def column(method, dtype=np.float64):
-        return np.fromiter(map(method, parts), dtype, n)
-
-    m1, m2 = column(P.mother1, np.int64), column(P.mother2, np.int64)
-    lo = np.where(m2 > 0, np.minimum(m1, m2), m1)
-    hi = np.where(m2 > 0, np.maximum(m1, m2), m1)
-    parents = np.stack([lo, hi], axis=1) - 1  # entry 0 (system) is dropped, so indices shift by one
-    parents[lo == 0] = -1
     genevent = pyhepmc.GenEvent(pyhepmc.Units.GEV, pyhepmc.Units.MM)
-    genevent.from_hepevt(event_number=event_number, px=column(P.px), py=column(P.py), pz=column(P.pz),
-                         en=column(P.e), m=column(P.m), pid=column(P.id, np.int32),
-                         status=column(P.statusHepMC, np.int32), parents=parents, vx=column(P.xProd),
-                         vy=column(P.yProd), vz=column(P.zProd), vt=column(P.tProd), fortran=False)
+    genevent.event_number = event_number
+    particles = [None]
+    for i in range(1, event.size()):
+        p = event[i]
+        particle = pyhepmc.GenParticle(pyhepmc.FourVector(p.px(), p.py(), p.pz(), p.e()), p.id(), p.statusHepMC())
+        particle.generated_mass = p.m()
+        particles.append(particle)
+    vertices: dict[tuple, object] = {}
+    end_vertex: dict[int, object] = {}
+    produced_by: dict[int, object] = {}
+    in_index: dict[int, list[int]] = {}
+    roots = []
+    for i in range(1, event.size()):
+        mothers = tuple(sorted(set(event[i].motherList()) - {0}))
+        if not mothers:
+            roots.append(particles[i])
+            continue
+        vertex = vertices.get(mothers)
+        if vertex is None:
+            free = [m for m in mothers if m not in end_vertex]
+            if not free:
+                vertex = end_vertex[mothers[0]]
+            else:
+                p = event[i]
+                vertex = pyhepmc.GenVertex(pyhepmc.FourVector(p.xProd(), p.yProd(), p.zProd(), p.tProd()))
+                in_index[id(vertex)] = free
+                for m in free:
+                    vertex.add_particle_in(particles[m])
+                    end_vertex[m] = vertex
+            vertices[mothers] = vertex
+        vertex.add_particle_out(particles[i])
+        produced_by[i] = vertex
+    # HepMC3 readers need parents before children; Pythia's record is not in that
+    # order (initial-state partons of backward evolution come after their daughters).
+    depth: dict[int, int] = {}
+
+    def vertex_depth(vertex) -> int:
+        key = id(vertex)
+        if key not in depth:
+            depth[key] = 0  # guards against cycles
+            depth[key] = 1 + max((vertex_depth(produced_by[m]) for m in in_index[key] if m in produced_by), default=0)
+        return depth[key]
+
+    unique = list({id(v): v for v in vertices.values()}.values())
+    for particle in roots:
+        genevent.add_particle(particle)
+    for vertex in sorted(unique, key=vertex_depth):
+        genevent.add_vertex(vertex)
     return genevent
 
 

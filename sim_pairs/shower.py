@@ -138,7 +138,16 @@ class _RehadronizeView:
     def hadronize(self, parton_event) -> bool:
         self.pythia.event.assign(parton_event)
         self.pythia.event.restorePtrs()
-        return self.pythia.forceHadronLevel()
+        return _hadronize(self.pythia)
+
+
+def _hadronize(pythia) -> bool:
+    """Hadronise the parton-level ``pythia.event`` in place.
+
+    ``findJunctions = False``: the parton level already recorded the junctions
+    (beam remnants with MPI); searching again fails on about one event in five.
+    """
+    return pythia.forceHadronLevel(False)
 
 
 def _check_views(views: Mapping[str, ViewConfig]) -> None:
@@ -232,7 +241,7 @@ def _run(views, lhe_path, pythia_views, rehad_views, hepmc_views, n_events):
             out[name] = ShoweredEvent(event.event_number, hard, final_state_particles(runner.pythia.event)) if ok else None
         for name in parton_level:
             runner = pythia_views[name]
-            ok = runner.pythia.forceHadronLevel()
+            ok = _hadronize(runner.pythia)
             out[name] = ShoweredEvent(event.event_number, hard, final_state_particles(runner.pythia.event)) if ok else None
         for name, reader in hepmc_views.items():
             out[name] = reader.showered_event(event.event_number, hard)
