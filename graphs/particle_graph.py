@@ -17,7 +17,7 @@ from .constituents import Constituents
 from .features import PARTICLE_FEATURES, Normalisation, particle_type_onehot
 from .knn import knn_graph
 
-__all__ = ["particle_features", "build_particle_graph"]
+__all__ = ["particle_features", "build_particle_graph", "graph_attribute"]
 
 
 def particle_features(jet: Constituents) -> np.ndarray:
@@ -48,7 +48,8 @@ def build_particle_graph(
     max_nodes: int = 200,
     keep_by: str = "pt",
     build_edges: bool = True,
-    augment: Callable[[Constituents], Constituents] | None = None,
+    augment: Callable[[Constituents, np.random.Generator], Constituents] | None = None,
+    rng: np.random.Generator | None = None,
     **graph_attributes,
 ) -> Data:
     """One jet as a PyG graph.
@@ -62,7 +63,9 @@ def build_particle_graph(
         keep_by: ``pt`` or ``energy``.
         build_edges: False leaves ``edge_index`` empty and records ``knn_k`` so that
             :func:`graphs.collate.batch_graphs` builds the edges for a whole batch.
-        augment: applied to the constituents before the node limit and the features.
+        augment: ``augment(jet, rng)``, applied to the constituents before the node
+            limit and the features (see :mod:`graphs.augmentations`).
+        rng: the random generator handed to ``augment``.
         graph_attributes: extra graph-level attributes (``group_id``, ``label``,
             ``view``, ...); numbers become tensors of shape [1].
 
@@ -72,7 +75,7 @@ def build_particle_graph(
         of the original jet and the extra attributes.
     """
     if augment is not None:
-        jet = augment(jet)
+        jet = augment(jet, rng if rng is not None else np.random.default_rng())
     if len(jet) > max_nodes:
         jet = jet.top(max_nodes, keep_by)
     all_features = particle_features(jet)
@@ -94,11 +97,12 @@ def build_particle_graph(
     data.jet_eta = torch.tensor([jet.jet_eta], dtype=torch.float32)
     data.jet_energy = torch.tensor([jet.jet_energy], dtype=torch.float32)
     for name, value in graph_attributes.items():
-        data[name] = _graph_attribute(value)
+        data[name] = graph_attribute(value)
     return data
 
 
-def _graph_attribute(value):
+def graph_attribute(value):
+    """A graph-level attribute: numbers become tensors of shape [1] so batching stacks them."""
     if isinstance(value, (bool, int, np.integer)):
         return torch.tensor([int(value)], dtype=torch.long)
     if isinstance(value, (float, np.floating)):
