@@ -324,7 +324,8 @@ def _canonical(x, y, row, col, k, exclude_self, max_distance):
     if max_distance is not None:
         keep = dist <= float(max_distance) ** 2
         row, col, dist = row[keep], col[keep], dist[keep]
-    for key in (col, dist, row):
+    for name in ("col", "dist", "row"):  # least significant key first, each sort stable
+        key = {"col": col, "dist": dist, "row": row}[name]
         order = torch.sort(key, stable=True).indices
         row, col, dist = row[order], col[order], dist[order]
     counts = torch.bincount(row, minlength=y.size(0))
