@@ -15,6 +15,7 @@ Unknown sections and keys are errors naming the key, the file and the valid keys
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,19 +53,6 @@ class RunConfig:
         return to_mapping(self)
 
 
-def _resolve_includes(raw: dict, path: Path) -> dict:
-    """Replace ``section: other.yaml`` by the mapping that file holds."""
-    out = {}
-    for key, value in raw.items():
-        if isinstance(value, str) and value.endswith((".yaml", ".yml")):
-            include = (path.parent / value).resolve()
-            value = load_yaml(include)
-            if not isinstance(value, dict):
-                raise ConfigError(f"{include}: section '{key}' included from {path} must be a mapping")
-        out[key] = value
-    return out
-
-
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read a run config from YAML.
 
@@ -73,14 +61,24 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         overrides: section -> mapping merged over the file (shallow, per key).
 
     Raises:
-        ConfigError: naming the file, the key and what was expected.
+        ConfigError: naming the file (the included one, for an included section),
+            the key and what was expected.
     """
     path = Path(path) if path is not None else DEFAULT_CONFIG
     raw = load_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(raw).__name__}")
-    raw = _resolve_includes(raw, path)
+    section_types = typing.get_type_hints(RunConfig)
+    included = {}
+    for key, value in list(raw.items()):
+        if key in section_types and isinstance(value, str) and value.endswith((".yaml", ".yml")):
+            source = (path.parent / value).resolve()
+            body = load_yaml(source) or {}
+            body = {**body, **(overrides or {}).get(key, {})}
+            included[key] = from_mapping(section_types[key], body, source=str(source), where=key)
+            del raw[key]
     for section, values in (overrides or {}).items():
-        raw[section] = {**(raw.get(section) or {}), **values}
+        if section not in included:
+            raw[section] = {**(raw.get(section) or {}), **values}
     raw["base_dir"] = str(path.resolve().parent)
-    return from_mapping(RunConfig, raw, source=str(path))
+    return dataclasses.replace(from_mapping(RunConfig, raw, source=str(path)), **included)
