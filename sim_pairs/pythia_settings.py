@@ -71,4 +71,4 @@ def init_pythia(pythia, *, where: str) -> None:
     """``pythia.init()``, raising :class:`PythiaSettingError` naming ``where`` when it fails."""
     if not pythia.init():
         raise PythiaSettingError(f"{where}: Pythia init() failed (inconsistent settings or unreadable input; "
-                                 "rerun with 'Print:quiet = off' in the settings to see Pythia's log)")
+                                 "add 'Print:quiet = off' and 'Print:errors = on' to the settings to see Pythia's log)")

@@ -22,6 +22,7 @@ settings followed by its own.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
@@ -55,23 +56,27 @@ def final_state_particles(event) -> Particles:
     """All final-state particles of a Pythia ``Event``, neutrinos included.
 
     Production vertices are Pythia's (mm): decay products of B hadrons carry
-    their displaced vertex. One call per attribute over the selected particles
-    (``map`` over the unbound methods), about 0.7 ms for 1000 entries, roughly 8%
-    of a 13 TeV event with MPI.
+    their displaced vertex. pythia8mc 8.317 has no bulk (numpy) accessor for the
+    event record, so this makes one pass per attribute with ``map`` over the
+    unbound methods (the fastest pure-Python route measured): about 1.5-2.5 ms for
+    an event of 1500 entries with MPI, 15-25% of Pythia's own time.
     """
     import_pythia()
     from pythia8mc import Particle as P
 
     everything = event.particles()
     final = np.fromiter(map(P.isFinal, everything), bool, len(everything))
-    parts = [everything[i] for i in np.flatnonzero(final)]
+    parts = list(itertools.compress(everything, final))
     n = len(parts)
 
     def column(method, dtype=np.float64):
         return np.fromiter(map(method, parts), dtype, n)
 
-    return Particles(px=column(P.px), py=column(P.py), pz=column(P.pz), e=column(P.e),
-                     pid=column(P.id, np.int32), charge=np.rint(column(P.charge)).astype(np.int8),
+    pid = column(P.id, np.int32)
+    # charge depends on the id only: ask one particle per distinct id
+    unique, first, inverse = np.unique(pid, return_index=True, return_inverse=True)
+    charge = np.rint([parts[i].charge() for i in first]).astype(np.int8)[inverse.reshape(-1)]
+    return Particles(px=column(P.px), py=column(P.py), pz=column(P.pz), e=column(P.e), pid=pid, charge=charge,
                      vx=column(P.xProd), vy=column(P.yProd), vz=column(P.zProd))
 
 
