@@ -11,7 +11,8 @@ Per particle, vectorised over all particles of a jet:
   from the calorimeter front, so a hadron starts showering in the ECAL or the HCAL;
   charged hadrons leave a MIP signal in the layers they cross before it. The shower
   is smeared with the HCAL resolution and shared among layers by a gamma profile in
-  lambda after t_int (shape 2 + 0.3 ln E, scale 0.6 lambda).
+  lambda after t_int (shape 2 + 0.3 ln E, scale 0.6 lambda), and spreads laterally
+  with the HCAL lateral width (half of it in the ECAL layers, where it starts).
 * muons: the card's MIP energy per layer with a 20% Gaussian spread.
 * neutrinos (and other invisible particles) leave nothing.
 
@@ -33,13 +34,15 @@ from scipy.special import gammainc
 from .card import DetectorCard
 from .geometry import layer_crossing
 
-__all__ = ["Deposits", "INVISIBLE_PIDS", "particle_deposits"]
+__all__ = ["Deposits", "INVISIBLE_PIDS", "is_invisible", "particle_deposits"]
 
 #: Neutrinos and the lightest neutralino / gravitino: no calorimeter signal.
 INVISIBLE_PIDS = (12, 14, 16, 1000022, 1000039)
-_EM_PIDS = (11, 22)
 _CRITICAL_ENERGY = 0.0073  # GeV, lead
 _EM_B = 0.5
+#: A hadronic shower's core is narrower where it starts: its lateral width in the ECAL
+#: layers is this fraction of the HCAL one.
+_HAD_ECAL_WIDTH = np.array([0.5, 0.5, 0.5, 1.0, 1.0, 1.0])
 
 
 @dataclass
@@ -59,19 +62,38 @@ class Deposits:
     particle: np.ndarray
 
 
-def _boundaries(card: DetectorCard, attr: str, gap: float) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end depth of each layer (X0 or lambda) from the calorimeter front."""
+def is_invisible(abs_pid: np.ndarray) -> np.ndarray:
+    """True for particles that leave no signal (abs(PDG id) in INVISIBLE_PIDS)."""
+    out = abs_pid == INVISIBLE_PIDS[0]
+    for pid in INVISIBLE_PIDS[1:]:
+        out |= abs_pid == pid
+    return out
+
+
+def _edges(card: DetectorCard, attr: str, gap: float) -> np.ndarray:
+    """(2, 6) start and end depth (X0 or lambda) of each layer from the calorimeter front, the gap before layer 3."""
     depth = np.array([getattr(layer, attr) for layer in card.layers])
     start = np.concatenate([[0.0], np.cumsum(depth)[:-1]])
     start[3:] += gap
-    return start, start + depth
+    return np.stack([start, start + depth])
 
 
-def _profile(shape: np.ndarray, scale: np.ndarray, begin: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Fraction of a gamma(shape, scale) profile beginning at ``begin`` in each layer, (n, 6), rows sum to 1."""
-    lo = np.maximum(start[None, :] - begin[:, None], 0.0) / scale[:, None]
-    hi = np.maximum(end[None, :] - begin[:, None], 0.0) / scale[:, None]
-    frac = gammainc(shape[:, None], hi) - gammainc(shape[:, None], lo)
+def _profile(shape: np.ndarray, scale: float, begin: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Fraction of a gamma(shape, scale) profile starting at depth ``begin`` in each layer.
+
+    Args:
+        shape: gamma shape per particle, (n,).
+        scale: gamma scale (depth units).
+        begin: where each profile starts, (n,).
+        edges: (2, 6) layer start and end depths.
+
+    Returns:
+        (n, 6) fractions; rows sum to 1 (the part in the gap or behind the last layer
+        is shared out in proportion), or 0 where the profile starts behind the calorimeter.
+    """
+    depth = np.maximum(edges.reshape(1, 12) - begin[:, None], 0.0) / scale
+    cdf = gammainc(np.repeat(shape, 12).reshape(-1, 12), depth)
+    frac = cdf[:, 6:] - cdf[:, :6]
     total = frac.sum(axis=1, keepdims=True)
     return np.divide(frac, total, out=np.zeros_like(frac), where=total > 0)
 
@@ -102,40 +124,41 @@ def particle_deposits(card: DetectorCard, px, py, pz, e, pid, charge, z0, rng: n
     phi = np.arctan2(py, px)
     eta_layer, phi_layer = layer_crossing(card, pt, eta, phi, charge, z0)
 
-    is_em = np.isin(apid, _EM_PIDS)
+    is_em = (apid == 11) | (apid == 22)
     is_mu = apid == 13
-    is_had = ~(is_em | is_mu | np.isin(apid, INVISIBLE_PIDS))
-    normal = rng.standard_normal((3, n))
+    is_had = ~(is_em | is_mu | is_invisible(apid))
+    normal = rng.standard_normal((2, n))
     depth_int = rng.exponential(1.0, n)
     mips = np.array([layer.mip for layer in card.layers])
     energy = np.zeros((n, 6))
+    width = np.zeros((n, 6))
 
     # EM showers
-    x0_start, x0_end = _boundaries(card, "depth_x0", card.gap_depth_x0)
-    e_em = _smear(e, card.ecal.stochastic, card.ecal.constant, normal[0])
-    t_max = np.log(np.maximum(e, 2 * _CRITICAL_ENERGY) / _CRITICAL_ENERGY) + np.where(apid == 22, 0.5, -0.5)
-    t_max = np.maximum(t_max * (1.0 + 0.1 * normal[1]), 0.1)
-    shape = _EM_B * t_max + 1.0
-    em_frac = _profile(shape, np.full(n, 1.0 / _EM_B), np.zeros(n), x0_start, x0_end)
-    energy = np.where(is_em[:, None], e_em[:, None] * em_frac, energy)
+    em = np.flatnonzero(is_em)
+    e_em = _smear(e[em], card.ecal.stochastic, card.ecal.constant, normal[0, em])
+    t_max = np.log(np.maximum(e[em], 2 * _CRITICAL_ENERGY) / _CRITICAL_ENERGY) + np.where(apid[em] == 22, 0.5, -0.5)
+    t_max = np.maximum(t_max * (1.0 + 0.1 * normal[1, em]), 0.1)
+    x0_edges = _edges(card, "depth_x0", card.gap_depth_x0)
+    energy[em] = e_em[:, None] * _profile(_EM_B * t_max + 1.0, 1.0 / _EM_B, np.zeros(len(em)), x0_edges)
+    width[em] = card.ecal.lateral_width
 
     # hadronic showers, MIP before the first interaction
-    l_start, l_end = _boundaries(card, "depth_lambda", card.gap_depth_lambda)
-    e_had = _smear(e, card.hcal.stochastic, card.hcal.constant, normal[0])
-    crossed = (l_end[None, :] <= depth_int[:, None]) & (charge != 0)[:, None]
+    had = np.flatnonzero(is_had)
+    e_had = _smear(e[had], card.hcal.stochastic, card.hcal.constant, normal[0, had])
+    l_edges = _edges(card, "depth_lambda", card.gap_depth_lambda)
+    crossed = (l_edges[1][None, :] <= depth_int[had, None]) & (charge[had] != 0)[:, None]
     mip_part = np.where(crossed, mips[None, :], 0.0)
     mip_part *= np.minimum(1.0, e_had / np.maximum(mip_part.sum(axis=1), 1e-12))[:, None]
     shower_e = e_had - mip_part.sum(axis=1)
-    had_shape = np.maximum(2.0 + 0.3 * np.log(np.maximum(e, 1e-3)), 1.2)
-    had_frac = _profile(had_shape, np.full(n, 0.6), depth_int, l_start, l_end)
-    had_energy = mip_part + shower_e[:, None] * had_frac
-    energy = np.where(is_had[:, None], had_energy, energy)
+    had_shape = np.maximum(2.0 + 0.3 * np.log(np.maximum(e[had], 1e-3)), 1.2)
+    energy[had] = mip_part + shower_e[:, None] * _profile(had_shape, 0.6, depth_int[had], l_edges)
+    width[had] = card.hcal.lateral_width * _HAD_ECAL_WIDTH
 
     # muons
-    mu_energy = mips[None, :] * np.maximum(1.0 + 0.2 * normal[2], 0.0)[:, None]
-    energy = np.where(is_mu[:, None], mu_energy, energy)
+    mu = np.flatnonzero(is_mu)
+    energy[mu] = mips[None, :] * np.maximum(1.0 + 0.2 * normal[0, mu], 0.0)[:, None]
+    width[mu] = 0.2 * card.ecal.lateral_width
 
-    width = np.where(is_em, card.ecal.lateral_width, np.where(is_mu, 0.2 * card.ecal.lateral_width, card.hcal.lateral_width))
     keep = (energy > 0) & np.isfinite(phi_layer) & (np.abs(eta_layer) < card.abs_eta_max)
     part, layer = np.nonzero(keep)
     return Deposits(
@@ -143,6 +166,6 @@ def particle_deposits(card: DetectorCard, px, py, pz, e, pid, charge, z0, rng: n
         eta=eta_layer[part, layer],
         phi=phi_layer[part, layer],
         energy=energy[part, layer],
-        width=width[part],
+        width=width[part, layer],
         particle=part.astype(np.int64),
     )

@@ -224,10 +224,12 @@ class DetectorCard:
         topo: clustering thresholds.
         tracker: track reconstruction.
         pflow: particle flow.
-        spots_per_deposit: energy spots a particle's deposit in one layer is split into
-            for the lateral profile.
-        window_margin: particles and noise are simulated within dR < radius +
-            window_margin of the jet axis (showers spilling in, clusters growing in).
+        spots_per_deposit: a shower's lateral centroid fluctuates like the mean of this
+            many independent energy spots (sigma = lateral_width / sqrt(spots)).
+        window_margin: cells (with their noise) are simulated in a window of half-width
+            radius + window_margin around the jet axis, so clusters growing into the
+            jet are complete; particles within radius + window_margin + 0.5 are
+            simulated, so showers and low-pT tracks bending in are included.
     """
 
     name: str = "cocoa"
@@ -244,7 +246,7 @@ class DetectorCard:
     tracker: TrackerCard = field(default_factory=TrackerCard)
     pflow: PFlowCard = field(default_factory=PFlowCard)
     spots_per_deposit: int = 12
-    window_margin: float = 0.4
+    window_margin: float = 0.2
 
     def __post_init__(self):
         if len(self.layers) != N_LAYERS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..event import Particles
-from .calorimeter import INVISIBLE_PIDS, particle_deposits
+from .calorimeter import is_invisible, particle_deposits
 from .card import DetectorCard
 from .geometry import cell_centre, cell_xyz, wrap_phi
 from .pflow import particle_flow
@@ -18,6 +18,10 @@ from .topo_cluster import simulate_cells
 from .tracker import impact_parameters, reconstruct_tracks
 
 __all__ = ["simulate_jet"]
+
+#: Extra dR beyond the cell window within which particles are simulated: a 1 GeV
+#: track turns by 0.3 rad on its way to the ECAL, a photon shower is < 0.05 wide.
+_BEND_ALLOWANCE = 0.5
 
 
 def simulate_jet(
@@ -30,9 +34,10 @@ def simulate_jet(
 ) -> dict[str, np.ndarray]:
     """Simulate the detector response to the particles around one jet.
 
-    Particles within dR < radius + ``card.window_margin`` of the jet axis (at the
-    production point) are simulated, so showers and clusters spilling into the jet
-    are included; the output holds the cells, tracks and candidates inside the jet,
+    Cells are simulated in a window of half-width radius + ``card.window_margin``
+    around the jet axis and particles within dR < radius + window_margin + 0.5 of it
+    (at the production point), so showers, bent tracks and clusters spilling into the
+    jet are included; the output holds the cells, tracks and candidates inside the jet,
     dR < radius of the axis (cell centres, track directions at the vertex,
     candidate directions).
 
@@ -50,14 +55,15 @@ def simulate_jet(
         layer), ``pfc_*`` (n_candidates,), with the schema's dtypes.
     """
     half_width = radius + card.window_margin
+    particle_reach = half_width + _BEND_ALLOWANCE
     pt = np.hypot(final.px, final.py)
     with np.errstate(divide="ignore", invalid="ignore"):
         eta = np.arcsinh(final.pz / np.maximum(pt, 1e-12))
     phi = np.arctan2(final.py, final.px)
     near = (
         (pt > 0)
-        & (np.hypot(eta - jet_eta, wrap_phi(phi - jet_phi)) < half_width)
-        & ~np.isin(np.abs(final.pid), INVISIBLE_PIDS)
+        & (np.hypot(eta - jet_eta, wrap_phi(phi - jet_phi)) < particle_reach)
+        & ~is_invisible(np.abs(final.pid))
     )
     p = final.select(near)
     px, py, pz, e = (np.asarray(a, dtype=np.float64) for a in (p.px, p.py, p.pz, p.e))

@@ -3,9 +3,14 @@
 The kernel works on a dense (eta, phi) window of cells per layer around the jet,
 half-width ``radius + window_margin``; a cluster cannot grow past the window edge.
 
-1. **Lateral spread.** Each deposit is split into ``spots_per_deposit`` equal spots
-   placed at a Rayleigh-distributed distance (the card's lateral width) from the
-   particle's crossing point; spots are binned into the layer's cells.
+1. **Lateral spread.** Each deposit spreads over the cells of its layer with a 2D
+   Gaussian profile of the card's lateral width, integrated exactly over each cell
+   (error functions) out to 2.5 widths (at most 6 cells each side); cells that would
+   get less than 1e-3 of the deposit or less than 0.1 sigma of noise are skipped and
+   the rest renormalised, so the deposit's energy is conserved exactly. Shower-to-shower
+   fluctuations enter through the profile's centre, which is displaced by a Gaussian
+   of sigma width / sqrt(spots_per_deposit): the centroid fluctuation of a shower
+   made of that many independent energy spots.
 2. **Noise, only where it matters.** Every cell carries Gaussian noise N(0, sigma),
    but a cell's noise can change the output only if the cell is a seed
    (E > seed * sigma) or is reached by a growing cluster. So the kernel draws
@@ -47,6 +52,10 @@ from .geometry import ETA_SPAN
 __all__ = ["Cells", "seed_probability", "simulate_cells"]
 
 _MATCH_ORDER = np.array([1, 0, 2, 3, 4, 5], dtype=np.int64)
+_MAX_HALF = 6  # cells on each side of a deposit's centre cell that its profile may reach
+_CUT_SIGMAS = 2.5  # profile integrated out to this many widths, then renormalised
+_MIN_FRACTION = 1e-3  # cells getting less than this fraction of a deposit are skipped...
+_MIN_NOISE_FRACTION = 0.1  # ...or less than this fraction of the layer's noise sigma
 
 
 @dataclass
@@ -132,29 +141,74 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
     noise = np.zeros(size)
     drawn = np.zeros(size, dtype=np.bool_)
     candidate = np.zeros(size, dtype=np.bool_)
-    cand_list = np.empty(dep_e.shape[0] * n_spots + 64, dtype=np.int64)
+    cand_list = np.empty(4 * dep_e.shape[0] + 64, dtype=np.int64)
     n_cand = 0
 
+    frac_eta = np.empty(2 * _MAX_HALF + 1)
+    frac_phi = np.empty(2 * _MAX_HALF + 1)
+    row = np.empty(2 * _MAX_HALF + 1, dtype=np.int64)
+    col = np.empty(2 * _MAX_HALF + 1, dtype=np.int64)
     for d in range(dep_e.shape[0]):
         l = dep_layer[d]
         deta = ETA_SPAN / n_cells[l]
         dphi = 2.0 * np.pi / n_cells[l]
-        e_spot = dep_e[d] / n_spots
-        for m in range(n_spots):
-            r = dep_width[d] * math.sqrt(-2.0 * math.log(1.0 - np.random.random()))
-            angle = 2.0 * np.pi * np.random.random()
-            geta = int(math.floor((dep_eta[d] + r * math.cos(angle) + 0.5 * ETA_SPAN) / deta))
-            gphi = int(math.floor((dep_phi[d] + r * math.sin(angle) + np.pi) / dphi)) % n_cells[l]
-            c = _local(l, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
-            if c < 0:
+        width = dep_width[d]
+        jitter = width / math.sqrt(n_spots)
+        eta0 = dep_eta[d] + jitter * np.random.standard_normal()
+        phi0 = dep_phi[d] + jitter * np.random.standard_normal()
+        ce = int(math.floor((eta0 + 0.5 * ETA_SPAN) / deta))
+        cp = int(math.floor((phi0 + np.pi) / dphi))
+        half = min(_MAX_HALF, int(math.ceil(_CUT_SIGMAS * width / min(deta, dphi))))
+        scale = 1.0 / (math.sqrt(2.0) * width)
+        norm_e = 0.0
+        norm_p = 0.0
+        lo_e = math.erf(((ce - half) * deta - 0.5 * ETA_SPAN - eta0) * scale)
+        lo_p = math.erf(((cp - half) * dphi - np.pi - phi0) * scale)
+        for k in range(2 * half + 1):
+            hi_e = math.erf(((ce - half + k + 1) * deta - 0.5 * ETA_SPAN - eta0) * scale)
+            hi_p = math.erf(((cp - half + k + 1) * dphi - np.pi - phi0) * scale)
+            frac_eta[k] = 0.5 * (hi_e - lo_e)
+            frac_phi[k] = 0.5 * (hi_p - lo_p)
+            norm_e += frac_eta[k]
+            norm_p += frac_phi[k]
+            lo_e = hi_e
+            lo_p = hi_p
+        e_min = max(_MIN_FRACTION * dep_e[d], _MIN_NOISE_FRACTION * sigma[l]) / dep_e[d]
+        kept_frac = 0.0
+        for k in range(2 * half + 1):
+            frac_eta[k] /= norm_e
+            frac_phi[k] /= norm_p
+            ge = ce - half + k
+            row[k] = ge - lo_eta[l] if (0 <= ge < n_cells[l] and 0 <= ge - lo_eta[l] < n_eta[l]) else -1
+            ip = (cp - half + k - lo_phi[l]) % n_cells[l]
+            col[k] = ip if ip < n_phi[l] else -1
+        for ke in range(2 * half + 1):
+            for kp in range(2 * half + 1):
+                f = frac_eta[ke] * frac_phi[kp]
+                if f >= e_min:
+                    kept_frac += f
+        if kept_frac <= 0.0:
+            continue
+        e_dep = dep_e[d] / kept_frac
+        base = offset[l]
+        stride = n_phi[l]
+        for ke in range(2 * half + 1):
+            if row[ke] < 0:
                 continue
-            signal[c] += e_spot
-            if not candidate[c]:
-                candidate[c] = True
-                if n_cand == cand_list.shape[0]:
-                    cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
-                cand_list[n_cand] = c
-                n_cand += 1
+            row_base = base + row[ke] * stride
+            for kp in range(2 * half + 1):
+                f = frac_eta[ke] * frac_phi[kp]
+                if col[kp] < 0 or f < e_min:
+                    continue
+                e_cell = e_dep * f
+                c = row_base + col[kp]
+                signal[c] += e_cell
+                if not candidate[c]:
+                    candidate[c] = True
+                    if n_cand == cand_list.shape[0]:
+                        cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
+                    cand_list[n_cand] = c
+                    n_cand += 1
 
     for l in range(n_layers):
         n_window = n_eta[l] * n_phi[l]
@@ -207,14 +261,25 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
             head += 1
             l = layer_of[c]
             rel = c - offset[l]
-            geta = lo_eta[l] + rel // n_phi[l]
-            gphi = (lo_phi[l] + rel % n_phi[l]) % n_cells[l]
+            ie = rel // n_phi[l]
+            ip = rel - ie * n_phi[l]
+            geta = lo_eta[l] + ie
+            gphi = (lo_phi[l] + ip) % n_cells[l]
+            ring = n_phi[l] == n_cells[l]
             n_nb = 0
             for de in range(-1, 2):
+                ie2 = ie + de
+                if ie2 < 0 or ie2 >= n_eta[l]:
+                    continue
                 for dp in range(-1, 2):
                     if de == 0 and dp == 0:
                         continue
-                    nb[n_nb] = _local(l, geta + de, (gphi + dp) % n_cells[l], n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+                    ip2 = ip + dp
+                    if ring:
+                        ip2 = ip2 % n_phi[l]
+                    elif ip2 < 0 or ip2 >= n_phi[l]:
+                        continue
+                    nb[n_nb] = offset[l] + ie2 * n_phi[l] + ip2
                     n_nb += 1
             for l2 in (l - 1, l + 1):
                 if l2 < 0 or l2 >= n_layers:
@@ -277,19 +342,18 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
 
 
 def _window(card: DetectorCard, jet_eta: float, jet_phi: float, half_width: float):
+    """Per layer: granularity, first eta bin and count, first phi bin and count of the window."""
     n_cells = np.array([layer.n_cells for layer in card.layers], dtype=np.int64)
-    lo_eta = np.empty(6, dtype=np.int64)
-    n_eta = np.empty(6, dtype=np.int64)
-    lo_phi = np.empty(6, dtype=np.int64)
-    n_phi = np.empty(6, dtype=np.int64)
-    for l, n in enumerate(n_cells):
-        deta, dphi = ETA_SPAN / n, 2 * np.pi / n
-        lo = max(0, int(np.floor((jet_eta - half_width + 0.5 * ETA_SPAN) / deta)))
-        hi = min(n - 1, int(np.floor((jet_eta + half_width + 0.5 * ETA_SPAN) / deta)))
-        lo_eta[l], n_eta[l] = lo, max(0, hi - lo + 1)
-        lo_phi[l] = int(np.floor((jet_phi - half_width + np.pi) / dphi)) % n
-        n_phi[l] = min(n, int(np.floor(2 * half_width / dphi)) + 2)
-    return n_cells, lo_eta, n_eta, lo_phi, n_phi
+    bounds = np.zeros((4, len(n_cells)), dtype=np.int64)
+    for l, n in enumerate(card.layers):
+        n = n.n_cells
+        deta, dphi = ETA_SPAN / n, 2 * math.pi / n
+        lo = max(0, math.floor((jet_eta - half_width + 0.5 * ETA_SPAN) / deta))
+        hi = min(n - 1, math.floor((jet_eta + half_width + 0.5 * ETA_SPAN) / deta))
+        bounds[0, l], bounds[1, l] = lo, max(0, hi - lo + 1)
+        bounds[2, l] = math.floor((jet_phi - half_width + math.pi) / dphi) % n
+        bounds[3, l] = min(n, math.floor(2 * half_width / dphi) + 2)
+    return n_cells, bounds[0], bounds[1], bounds[2], bounds[3]
 
 
 def simulate_cells(
