@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .config import ProcessConfig
 from .lhe import LHEError, LHEEvent, LHEInit, read_lhe_events, read_lhe_init, write_lhe
@@ -126,13 +127,16 @@ def generate_hard_events(process: ProcessConfig, n_events: int, out_lhe: Path, *
     init_pythia(pythia, where=where)
     events = []
     failures = 0
-    while len(events) < n_events:
-        if not pythia.next():
-            failures += 1
-            if failures > 100 + n_events:
-                raise RuntimeError(f"{where}: Pythia failed {failures} times generating hard events")
-            continue
-        events.append(pythia_process_to_lhe(pythia, len(events)))
+    # hard events run at 1e4-1e5 per second: a bar only for big requests
+    with tqdm(total=n_events, desc=f"hard {process.name}", unit="ev", disable=n_events < 20_000, leave=False) as bar:
+        while len(events) < n_events:
+            if not pythia.next():
+                failures += 1
+                if failures > 100 + n_events:
+                    raise RuntimeError(f"{where}: Pythia failed {failures} times generating hard events")
+                continue
+            events.append(pythia_process_to_lhe(pythia, len(events)))
+            bar.update()
     info = pythia.infoPython()
     codes = sorted({event.process_id for event in events}) or [info.code()]
     # sigmaGen is in mb; LHE cross sections are in pb.

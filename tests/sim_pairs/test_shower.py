@@ -16,7 +16,7 @@ SQRT_S = 13000.0
 
 @pytest.fixture(scope="module")
 def hbb_lhe(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("lhe") / "hbb.lhe"
+    path = tmp_path_factory.mktemp("lhe") / "hbb.lhe.gz"  # gzip, as datasets store them
     return generate_hard_events(ProcessConfig(name="hbb"), 4, path, sqrt_s=SQRT_S, seed=3)
 
 
@@ -140,7 +140,7 @@ def test_bad_view_definitions(hbb_lhe):
         _run(hbb_lhe, {"nominal": ViewConfig(), "r": ViewConfig(rehadronize="s"), "s": ViewConfig(rehadronize="nominal")})
     with pytest.raises(ValueError, match="unknown tune 'A15'"):
         _run(hbb_lhe, {"nominal": ViewConfig(tune="A15")})
-    with pytest.raises(ValueError, match=r"hbb\.lhe: beams at sqrt\(s\) = 13000.0 GeV, but sqrt_s = 14000"):
+    with pytest.raises(ValueError, match=r"hbb\.lhe\.gz: beams at sqrt\(s\) = 13000.0 GeV, but sqrt_s = 14000"):
         list(shower_views({"nominal": ViewConfig()}, hbb_lhe, sqrt_s=14000.0, seed=1))
 
 
