@@ -10,10 +10,10 @@ passes ``abs_eta_max + 2 R``): beam-remnant and forward MPI particles cannot ent
 a jet whose axis is within the acceptance, and they are a large share of an MPI
 event's particles.
 
-The soft-drop mass (Larkoski, Marzani, Soyez, Thaler, arXiv 1402.2657) uses
-FastJet contrib's ``SoftDrop`` as the ``fastjet`` package exposes it: each jet's
+The soft-drop mass (Larkoski, Marzani, Soyez, Thaler, arXiv 1402.2657): each jet's
 constituents are reclustered with Cambridge/Aachen into one jet and declustered,
-keeping the harder branch, until ``min(pT1, pT2) / (pT1 + pT2) > z_cut (dR12 / R0)^beta``.
+keeping the harder branch, until ``min(pT1, pT2) / (pT1 + pT2) > z_cut (dR12 / R0)^beta``
+(a numba kernel here, checked against FastJet contrib's ``SoftDrop`` in the tests).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import awkward as ak
+import numba
 import numpy as np
 
 from .event import Particles
@@ -30,10 +31,6 @@ __all__ = ["INVISIBLE_PIDS", "ClusteredJets", "visible_mask", "cluster_events", 
 
 #: PDG ids never clustered: the three neutrinos.
 INVISIBLE_PIDS = (12, 14, 16)
-
-# FastJet's contrib refuses larger radii; C/A with this R merges any jet into one.
-_CA_RADIUS = 1000.0
-
 
 def _fastjet():
     """The ``fastjet`` module (its banner silenced), or an ImportError saying what to install."""
@@ -179,14 +176,114 @@ def cluster_events(events: Sequence[Particles | None], *, radius: float, pt_min:
     )
 
 
+@numba.njit(cache=True, nogil=True)
+def _dist2(y, phi, a, b):
+    dphi = abs(phi[a] - phi[b])
+    if dphi > np.pi:
+        dphi = 2.0 * np.pi - dphi
+    return (y[a] - y[b]) ** 2 + dphi * dphi
+
+
+@numba.njit(cache=True, nogil=True)
+def _nearest(y, phi, slot_node, active, i):
+    best, arg = np.inf, -1
+    for m in range(len(slot_node)):
+        if m != i and active[m]:
+            d = _dist2(y, phi, slot_node[i], slot_node[m])
+            if d < best:
+                best, arg = d, m
+    return best, arg
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_node(v, y, phi, k, px, py, pz, e):
+    v[k, 0], v[k, 1], v[k, 2], v[k, 3] = px, py, pz, e
+    pt2 = px * px + py * py
+    phi[k] = np.arctan2(py, px) if pt2 > 0 else 0.0
+    if pt2 == 0.0 and abs(pz) >= e:  # along the beam: FastJet's rapidity cap
+        y[k] = 1e5 if pz > 0 else -1e5
+    else:
+        mt2 = max(e * e - pz * pz, 1e-300)
+        y[k] = 0.5 * np.log((e + abs(pz)) ** 2 / mt2) * (1.0 if pz >= 0 else -1.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _softdrop_one(px, py, pz, e, beta, z_cut, r0):
+    n = len(px)
+    nodes = 2 * n - 1
+    v = np.empty((nodes, 4))
+    y, phi = np.empty(nodes), np.empty(nodes)
+    child1, child2 = np.full(nodes, -1), np.full(nodes, -1)
+    for k in range(n):
+        _set_node(v, y, phi, k, px[k], py[k], pz[k], e[k])
+    # C/A with nearest-neighbour bookkeeping: slot m holds node slot_node[m].
+    slot_node = np.arange(n)
+    active = np.ones(n, dtype=np.bool_)
+    nn_d = np.full(n, np.inf)
+    nn_j = np.full(n, -1)
+    for i in range(n):
+        nn_d[i], nn_j[i] = _nearest(y, phi, slot_node, active, i)
+    for k in range(n, nodes):
+        i, best = -1, np.inf
+        for m in range(n):
+            if active[m] and nn_d[m] < best:
+                best, i = nn_d[m], m
+        j = nn_j[i]
+        a, b = slot_node[i], slot_node[j]
+        _set_node(v, y, phi, k, v[a, 0] + v[b, 0], v[a, 1] + v[b, 1], v[a, 2] + v[b, 2], v[a, 3] + v[b, 3])
+        child1[k], child2[k] = a, b
+        slot_node[i] = k
+        active[j] = False
+        nn_d[j] = np.inf
+        nn_d[i], nn_j[i] = _nearest(y, phi, slot_node, active, i)
+        for m in range(n):
+            if not active[m] or m == i:
+                continue
+            if nn_j[m] == i or nn_j[m] == j:
+                nn_d[m], nn_j[m] = _nearest(y, phi, slot_node, active, m)
+            else:
+                d = _dist2(y, phi, slot_node[m], k)
+                if d < nn_d[m]:
+                    nn_d[m], nn_j[m] = d, i
+    # Decluster along the harder branch until the soft-drop condition holds.
+    node = nodes - 1
+    while child1[node] >= 0:
+        a, b = child1[node], child2[node]
+        pta, ptb = np.hypot(v[a, 0], v[a, 1]), np.hypot(v[b, 0], v[b, 1])
+        z = min(pta, ptb) / (pta + ptb)
+        threshold = z_cut if beta == 0.0 else z_cut * (np.sqrt(_dist2(y, phi, a, b)) / r0) ** beta
+        if z > threshold:
+            break
+        node = a if pta > ptb else b
+    return np.sqrt(max(v[node, 3] ** 2 - v[node, 0] ** 2 - v[node, 1] ** 2 - v[node, 2] ** 2, 0.0))
+
+
+@numba.njit(cache=True, nogil=True)
+def _softdrop_many(px, py, pz, e, offsets, beta, z_cut, r0):
+    out = np.zeros(len(offsets) - 1)
+    for jet in range(len(offsets) - 1):
+        lo, hi = offsets[jet], offsets[jet + 1]
+        if hi > lo:
+            out[jet] = _softdrop_one(px[lo:hi], py[lo:hi], pz[lo:hi], e[lo:hi], beta, z_cut, r0)
+    return out
+
+
 def softdrop_mass(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray, counts: np.ndarray, *,
                   beta: float = 0.0, z_cut: float = 0.1, r0: float = 0.8) -> np.ndarray:
-    """Soft-drop groomed mass of many jets, in one FastJet call.
+    """Soft-drop groomed mass of many jets.
+
+    Each jet's constituents are reclustered with Cambridge/Aachen (E-scheme, distance
+    in rapidity and azimuth, FastJet's nearest-neighbour bookkeeping) into one jet,
+    then declustered along the harder branch until
+    ``min(pT1, pT2) / (pT1 + pT2) > z_cut (dR12 / r0)^beta``. Written with numba:
+    ``fastjet``'s own grooming call costs about 2 ms per jet, more than the shower
+    of the jet's share of the event; this takes about 0.05 ms. The tests check it
+    against FastJet contrib's SoftDrop.
 
     Args:
         px, py, pz, e: constituent four-momenta in GeV, jet after jet (n_constituents).
         counts: constituents per jet (n_jets); a jet with 0 constituents gets mass 0.
-        beta: angular exponent (0: mMDT).
+        beta: angular exponent (0: the modified mass-drop tagger).
         z_cut: momentum-sharing threshold.
         r0: characteristic radius (irrelevant for beta = 0).
 
@@ -194,18 +291,8 @@ def softdrop_mass(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray,
         The groomed mass of each jet in GeV, float64 (n_jets).
     """
     counts = np.asarray(counts, dtype=np.int64)
-    out = np.zeros(len(counts))
-    nonempty = counts > 0
-    if not nonempty.any():
-        return out
-    fastjet = _fastjet()
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    take = np.concatenate([np.arange(s, s + c) for s, c in zip(starts[nonempty], counts[nonempty])])
-    jets = ak.unflatten(ak.zip({"px": np.asarray(px, np.float64)[take], "py": np.asarray(py, np.float64)[take],
-                                "pz": np.asarray(pz, np.float64)[take], "E": np.asarray(e, np.float64)[take]}),
-                        counts[nonempty])
-    sequence = fastjet.ClusterSequence(jets, fastjet.JetDefinition(fastjet.cambridge_algorithm, _CA_RADIUS))
-    groomed = sequence.exclusive_jets_softdrop_grooming(njets=1, beta=float(beta), symmetry_cut=float(z_cut),
-                                                        R0=float(r0))
-    out[nonempty] = ak.to_numpy(groomed.msoftdrop)
-    return out
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    if len(counts) == 0:
+        return np.zeros(0)
+    arrays = [np.ascontiguousarray(v, dtype=np.float64) for v in (px, py, pz, e)]
+    return _softdrop_many(*arrays, offsets, float(beta), float(z_cut), float(r0))

@@ -155,3 +155,21 @@ def test_softdrop_matches_reference_on_random_jets_and_handles_empty_jets():
     got = softdrop_mass(flat["px"], flat["py"], flat["pz"], flat["e"], counts)
     expected = [_ca_softdrop_reference(j, z_cut=0.1) if len(j) else 0.0 for j in jets]
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-6)
+
+
+def test_softdrop_matches_fastjet_contrib_softdrop():
+    import awkward as ak
+    import fastjet
+
+    rng = np.random.default_rng(11)
+    counts = rng.integers(2, 150, 40)
+    n = counts.sum()
+    pt = rng.exponential(8.0, n) + 0.2
+    eta, phi = rng.normal(0.5, 0.25, n), rng.normal(3.0, 0.25, n)  # phi crosses pi
+    p = _particles(pt, eta, phi, mass=0.14)
+    for beta, z_cut in ((0.0, 0.1), (1.0, 0.2)):
+        got = softdrop_mass(p.px, p.py, p.pz, p.e, counts, beta=beta, z_cut=z_cut, r0=0.8)
+        jets = ak.unflatten(ak.zip({"px": p.px, "py": p.py, "pz": p.pz, "E": p.e}), counts)
+        sequence = fastjet.ClusterSequence(jets, fastjet.JetDefinition(fastjet.cambridge_algorithm, 1000.0))
+        expected = sequence.exclusive_jets_softdrop_grooming(njets=1, beta=beta, symmetry_cut=z_cut, R0=0.8).msoftdrop
+        np.testing.assert_allclose(got, ak.to_numpy(expected), rtol=1e-9, atol=1e-9)
