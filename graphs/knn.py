@@ -196,8 +196,13 @@ def _knn(x, y, k, batch_x, batch_y, exclude_self, backend, cosine, max_distance,
         if name == "torch":
             return _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elements)
         yy = x if y is None else y
-        row, col = _EXTERNAL[name](x, yy, k + int(exclude_self), batch_x, batch_y, False)
-        return _canonical(x, yy, row, col, k, exclude_self, max_distance)
+        # One candidate more than needed shows whether a tie crosses the k-th place,
+        # where an external backend chooses arbitrarily; then the dense path decides.
+        row, col = _EXTERNAL[name](x, yy, k + int(exclude_self) + 1, batch_x, batch_y, False)
+        edges = _canonical(x, yy, row, col, k, exclude_self, max_distance)
+        if edges is None:
+            return _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elements)
+        return edges
 
 
 def _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elements):
@@ -316,14 +321,15 @@ def _dense_chunk(xs, ys, k, graphs, ptr_x, ptr_y, count_x, count_y, start, stop,
 
 
 def _canonical(x, y, row, col, k, exclude_self, max_distance):
-    """Order an external backend's edges by (query, distance, index) and keep k per query."""
+    """Order an external backend's edges by (query, distance, index) and keep k per query.
+
+    The backend was asked for k + 1 candidates; returns None when, for some query, the
+    (k + 1)-th candidate ties with the k-th (the choice among ties is then unknown).
+    """
     if exclude_self:
         keep = row != col
         row, col = row[keep], col[keep]
     dist = (y[row] - x[col]).square().sum(-1)
-    if max_distance is not None:
-        keep = dist <= float(max_distance) ** 2
-        row, col, dist = row[keep], col[keep], dist[keep]
     for name in ("col", "dist", "row"):  # least significant key first, each sort stable
         key = {"col": col, "dist": dist, "row": row}[name]
         order = torch.sort(key, stable=True).indices
@@ -331,7 +337,18 @@ def _canonical(x, y, row, col, k, exclude_self, max_distance):
     counts = torch.bincount(row, minlength=y.size(0))
     first = torch.cumsum(counts, 0) - counts
     rank = torch.arange(row.numel(), device=row.device) - first[row]
+    full = counts > k
+    if bool(full.any()):
+        kth = dist[(first + k - 1)[full]]
+        nxt = dist[(first + k)[full]]
+        tied = kth == nxt
+        if max_distance is not None:
+            tied &= kth <= float(max_distance) ** 2
+        if bool(tied.any()):
+            return None
     keep = rank < k
+    if max_distance is not None:
+        keep &= dist <= float(max_distance) ** 2
     return row[keep], col[keep]
 
 

@@ -59,7 +59,8 @@ def build_particle_graph(
         k: kNN neighbours in the (d_eta, d_phi) plane.
         features: which of ``PARTICLE_FEATURES`` to keep, in order.
         normalise: feature name -> normalisation (others unchanged).
-        max_nodes: keep at most this many constituents, the highest by ``keep_by``.
+        max_nodes: keep at most this many constituents, the highest by ``keep_by``;
+            nodes are ordered by decreasing ``keep_by``.
         keep_by: ``pt`` or ``energy``.
         build_edges: False leaves ``edge_index`` empty and records ``knn_k`` so that
             :func:`graphs.collate.batch_graphs` builds the edges for a whole batch.
@@ -76,8 +77,7 @@ def build_particle_graph(
     """
     if augment is not None:
         jet = augment(jet, rng if rng is not None else np.random.default_rng())
-    if len(jet) > max_nodes:
-        jet = jet.top(max_nodes, keep_by)
+    jet = jet.top(max_nodes, keep_by)  # also orders nodes by decreasing pT (or energy)
     all_features = particle_features(jet)
     columns = [PARTICLE_FEATURES.index(name) for name in features]
     x = all_features[:, columns]

@@ -149,11 +149,12 @@ def test_no_autograd_graph_is_kept():
 def test_external_backends_agree(backend):
     if backend not in available_backends():
         pytest.skip(f"{backend} not installed")
-    x, batch = uneven_batch([30, 4, 50], seed=11)
-    for loop in (False, True):
-        ours = knn_graph(x, 6, batch, loop=loop, backend="torch")
-        theirs = knn_graph(x, 6, batch, loop=loop, backend=backend)
-        assert torch.equal(ours, theirs)
+    for integer in (False, True):  # integer coordinates: many ties across the k-th place
+        x, batch = uneven_batch([30, 4, 50], seed=11, integer=integer)
+        for loop in (False, True):
+            ours = knn_graph(x, 6, batch, loop=loop, backend="torch")
+            theirs = knn_graph(x, 6, batch, loop=loop, backend=backend)
+            assert torch.equal(ours, theirs)
     y, batch_y = uneven_batch([5, 2, 7], seed=12)
     assert torch.equal(knn(x, y, 3, batch, batch_y, backend="torch"), knn(x, y, 3, batch, batch_y, backend=backend))
 
