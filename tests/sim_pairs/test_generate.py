@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("pythia8mc")
 pytest.importorskip("fastjet")
 
-from sim_pairs.config import GenerationConfig, JetConfig, ProcessConfig, ViewConfig
+from sim_pairs.config import DetectorConfig, GenerationConfig, JetConfig, ProcessConfig, ReplicaConfig, ViewConfig
 from sim_pairs.generate import GenerationError, generate, plan_shards
 from sim_pairs.io import read_metadata, read_shard
 from sim_pairs.schema import COLUMNS
@@ -127,6 +127,24 @@ def test_malformed_user_lhe_names_the_file(tmp_path):
     with pytest.raises(ValueError, match="bad.lhe"):
         generate(config, tmp_path / "out", base_dir=tmp_path, workers=1, progress=False)
     assert not list((tmp_path / "out").glob("shard-*.parquet"))
+
+
+@pytest.mark.slow
+def test_detector_replicas_share_truth_and_differ_in_detector(tmp_path):
+    pytest.importorskip("sim_pairs.detector")
+    config = _config(processes=[ProcessConfig(name="qcd", events=3, pthat_min=500.0)],
+                     detector=DetectorConfig(replicas={"r0": ReplicaConfig(), "r1": ReplicaConfig(seed_offset=1)}))
+    out = generate(config, tmp_path / "det", workers=1, progress=False)
+    assert read_metadata(out)["row_views"] == ["nominal@r0", "nominal@r1", "seed@r0", "seed@r1"]
+    table = read_shard(out / "shard-00000.parquet")
+    assert len(table) > 0 and len(table) % 4 == 0
+    assert table["view"][:4].to_list() == ["nominal@r0", "nominal@r1", "seed@r0", "seed@r1"]
+    assert table["shower_view"][:4].to_list() == ["nominal", "nominal", "seed", "seed"]
+    assert table["detector_view"][:4].to_list() == ["r0", "r1", "r0", "r1"]
+    assert str(table["track_eta_layer"].type.content) == "var * 6 * float32"
+    # Same particles through two detector replicas: equal truth, different cells.
+    assert table["part_px"][0].to_list() == table["part_px"][1].to_list()
+    assert table["cell_energy"][0].to_list() != table["cell_energy"][1].to_list()
 
 
 @pytest.mark.slow
