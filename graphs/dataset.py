@@ -194,9 +194,8 @@ class PairDataset(IterableDataset):
                 item = self._item(arrays, unit, rng, first_aug, second_aug)
                 if len(buffer) < size:
                     buffer.append(item)
-                    if len(buffer) < size:
-                        continue
-                j = int(rng.integers(len(buffer)))
+                    continue
+                j = int(rng.integers(len(buffer))) if self.shuffle else 0
                 buffer[j], item = item, buffer[j]
                 yield item
             del arrays
