@@ -2,7 +2,7 @@
 
 Each process is cut into shards of ``events_per_shard`` hard events. A shard is
 fully determined by (config, seed, shard index): it writes its hard events to
-``OUT/lhe/shard-NNNNN.lhe`` (``sim_pairs.processes``), showers them under every
+``OUT/lhe/shard-NNNNN.lhe.gz`` (``sim_pairs.processes``), showers them under every
 view (``sim_pairs.shower``), clusters, matches and assembles the groups
 (``sim_pairs.groups``), optionally runs the detector replicas
 (``sim_pairs.detector``), and writes ``OUT/shard-NNNNN.parquet`` atomically. The
@@ -154,7 +154,7 @@ def run_shard(config: GenerationConfig, shard: Shard, out: Path, base_dir: Path 
     path = out / shard.name
     if not path.exists():
         seed = _shard_seed(config, shard)
-        lhe = generate_hard_events(shard.process, shard.n_events, out / "lhe" / f"shard-{shard.index:05d}.lhe",
+        lhe = generate_hard_events(shard.process, shard.n_events, out / "lhe" / f"shard-{shard.index:05d}.lhe.gz",
                                    sqrt_s=config.sqrt_s, seed=seed, base_settings=config.base_settings,
                                    base_dir=base_dir, skip=shard.first_event)
         events = list(shower_views(config.views, lhe, sqrt_s=config.sqrt_s, seed=seed, mpi=config.mpi,

@@ -69,7 +69,7 @@ def test_same_seed_same_bytes_and_schema_round_trip(reference, tmp_path):
         # The views differ in their particles.
         assert not ak.all(table["jet_pt"][0::2] == table["jet_pt"][1::2])
     assert rows > 0
-    assert sorted((reference / "lhe").iterdir())[0].name == "shard-00000.lhe"
+    assert sorted((reference / "lhe").iterdir())[0].name == "shard-00000.lhe.gz"
 
 
 def test_other_seed_other_events(reference, tmp_path):
