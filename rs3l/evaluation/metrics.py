@@ -100,7 +100,10 @@ def _interval(values: np.ndarray, confidence: float) -> dict:
     finite = values[np.isfinite(values)]
     if len(finite) == 0:
         return {"low": None, "high": None, "std": None}
-    lo, hi = np.quantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])
+    # An infinite rejection ranks above every finite one; a bound that lands on it is unbounded (inf).
+    big = np.finfo(np.float64).max
+    lo, hi = np.quantile(np.where(np.isinf(values), big, values), [(1 - confidence) / 2, (1 + confidence) / 2])
+    lo, hi = (np.inf if v >= big / 2 else v for v in (lo, hi))
     return {
         "low": float(lo) if np.isfinite(lo) else None,
         "high": float(hi) if np.isfinite(hi) else None,

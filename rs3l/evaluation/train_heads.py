@@ -57,6 +57,19 @@ def _energy_of(batch, n: int) -> torch.Tensor:
     return torch.full((n,), float("nan")) if e is None else e.reshape(-1).float()
 
 
+def _first_occurrences(group_id: np.ndarray, view) -> np.ndarray:
+    """[N] bool keeping the first row of each (group_id, view): a jet is counted once."""
+    seen, keep = set(), np.zeros(len(group_id), bool)
+    for i, key in enumerate(zip(np.asarray(group_id).tolist(), list(view))):
+        if key not in seen:
+            seen.add(key)
+            keep[i] = True
+    if not keep.all():
+        log.warning("the loader yielded %d jet(s) twice (same group_id and view); counting each once",
+                    int((~keep).sum()))
+    return keep
+
+
 @dataclass
 class EmbeddedSet:
     """Backbone outputs of a split with the jets' truth.
@@ -106,8 +119,9 @@ def embed(backbone: nn.Module, loader: Iterable, device: torch.device | str = "c
     backbone.train(was_training)
     if not zs:
         raise ValueError(f"{desc}: the loader yielded no jets")
-    return EmbeddedSet(torch.cat(zs), torch.cat(labels).long(), torch.cat(gids).long(), torch.cat(energies),
-                       np.asarray(views, dtype=str))
+    out = EmbeddedSet(torch.cat(zs), torch.cat(labels).long(), torch.cat(gids).long(), torch.cat(energies),
+                      np.asarray(views, dtype=str))
+    return out.subset(_first_occurrences(out.group_id.numpy(), out.view))
 
 
 class TaskBatches:
@@ -127,6 +141,10 @@ class TaskBatches:
         for obj in (self.loader, getattr(self.loader, "sampler", None), getattr(self.loader, "dataset", None)):
             if obj is not None and hasattr(obj, "set_epoch"):
                 obj.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        """Batches of the underlying loader (an upper bound: filtering may empty some)."""
+        return len(self.loader)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator:
         from torch_geometric.data import Batch
@@ -275,6 +293,9 @@ def predict_graphs(model: nn.Module, loader: Iterable, target: TaskTarget, *, de
     if not outs:
         raise ValueError(f"{desc}: no jets of task '{target.task.name}' in the loader")
     label, gid, energy = torch.cat(labels).long(), torch.cat(gids).long(), torch.cat(energies)
-    embedded = EmbeddedSet(torch.cat(zs) if zs else torch.zeros(len(label), 0), label, gid, energy,
-                           np.asarray(views, dtype=str))
-    return _columns(target, torch.cat(outs), label, gid.numpy(), views, energy.numpy()), embedded
+    keep = _first_occurrences(gid.numpy(), views)
+    k = torch.as_tensor(keep)
+    views = np.asarray(views, dtype=str)[keep]
+    out, label, gid, energy = torch.cat(outs)[k], label[k], gid[k], energy[k]
+    embedded = EmbeddedSet(torch.cat(zs)[k] if zs else torch.zeros(len(label), 0), label, gid, energy, views)
+    return _columns(target, out, label, gid.numpy(), views, energy.numpy()), embedded

@@ -106,3 +106,72 @@ def test_missing_label_is_named(tiny_dataset, tmp_path):
 def test_missing_model_is_named(tiny_dataset, tmp_path):
     with pytest.raises(ValueError, match="model.pt: pre-trained model not found"):
         evaluate(_config(tasks=["q_vs_g"]), tiny_dataset, tmp_path / "nomodel", tmp_path / "out")
+
+
+def _tiny_run_config(**evaluate):
+    import torch
+
+    from rs3l.models.config import BackboneConfig
+    from graphs.contract import DataContract
+
+    config = RunConfig()
+    config.data = DataContract(graph="particles", features="rs3l15", k=4, max_particles=24, val_fraction=0.2,
+                               test_fraction=0.3, num_workers=0, shuffle_buffer=64)
+    config.model = BackboneConfig(encoder_channels=[16], edge_conv_channels=[[16], [16]], k=4, head_channels=[16],
+                                  embedding_dim=8)
+    config.evaluate = EvaluateConfig(**evaluate)
+    return config
+
+
+def _save_backbone(config, model_dir, seed=0):
+    """A model.pt in the layout pre-training writes ({"model": state_dict, "config": {...}})."""
+    import torch
+
+    from rs3l.models.backbone import build_backbone
+    from rs3l.typed_config import to_mapping
+
+    torch.manual_seed(seed)
+    backbone = build_backbone(config.model, config.data.input_dims())
+    model_dir.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": backbone.state_dict(), "config": {"model": to_mapping(config.model)}}, model_dir / "model.pt")
+    return backbone
+
+
+@pytest.mark.slow
+def test_evaluate_end_to_end(tiny_dataset, tmp_path):
+    from rs3l.evaluation.predictions import read_predictions
+    from rs3l.evaluation.metrics import auc
+
+    config = _tiny_run_config(tasks=["hbb_vs_qcd", "multiclass", "energy"], label_fractions=[0.3, 1.0],
+                              epochs=10, finetune_epochs=1, batch_size=32, bootstrap=10, tsne_samples=60,
+                              plot_formats=["png"])
+    _save_backbone(config, tmp_path / "model")
+    out = tmp_path / "report"
+    metrics = evaluate(config, tiny_dataset, tmp_path / "model", out, device="cpu")
+    on_disk = json.loads((out / "metrics.json").read_text())
+    assert on_disk == json.loads(json.dumps(metrics))
+    assert metrics["views"] == ["nominal", "fsr_up"]
+    assert metrics["taggers"] == ["frozen_linear", "frozen_mlp", "finetune_mlp", "supervised_mlp"]
+    assert set(metrics["tasks"]) == {"hbb_vs_qcd", "multiclass", "energy"}
+    hbb = metrics["tasks"]["hbb_vs_qcd"]
+    assert set(hbb["results"]) == set(metrics["taggers"])
+    # Hbb jets have two prongs: every tagger finds them better than chance
+    for tagger in metrics["taggers"]:
+        assert hbb["results"][tagger]["1"]["nominal"]["auc"]["value"] > 0.6, tagger
+        assert set(hbb["results"][tagger]["1"]["robustness"]) == {"fsr_up"}
+    assert set(hbb["robustness_ratio"]) == {"frozen_linear", "frozen_mlp", "finetune_mlp"}
+    # recompute one number from the saved predictions
+    cols, info = read_predictions(out / "predictions" / "hbb_vs_qcd.parquet")
+    sel = (cols["tagger"] == "frozen_mlp") & (cols["label_fraction"] == 1.0) & (cols["view"] == "nominal")
+    assert hbb["results"]["frozen_mlp"]["1"]["nominal"]["auc"]["value"] == pytest.approx(auc(cols["label"][sel], cols["score"][sel]))
+    # each test jet once, and every test group in both views
+    other = (cols["tagger"] == "frozen_mlp") & (cols["label_fraction"] == 1.0) & (cols["view"] == "fsr_up")
+    assert len(set(cols["group_id"][sel])) == sel.sum()
+    assert sorted(cols["group_id"][sel]) == sorted(cols["group_id"][other])
+    energy = metrics["tasks"]["energy"]["results"]["frozen_linear"]["1"]["nominal"]
+    assert energy["inclusive"]["median_response"] == pytest.approx(1.0, abs=0.3)
+    assert metrics["tasks"]["multiclass"]["classes"] == ["quark", "gluon", "Hbb"]
+    assert (out / "plots" / "embedding_tsne.png").is_file() and (out / "plots" / "hbb_vs_qcd_roc.png").is_file()
+    assert (out / "heads" / "hbb_vs_qcd" / "supervised_mlp" / "fraction_0.3" / "best.pt").is_file()
+    html = (out / "report.html").read_text()
+    assert "fine-tuned backbone, MLP head" in html and "embedding_tsne" in html

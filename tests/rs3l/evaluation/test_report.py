@@ -122,3 +122,21 @@ def test_metrics_json_and_report_written(tmp_path):
     assert text.count("data:image/png;base64,") == len(figures["hbb_vs_qcd"]) + len(figures["energy"])
     assert "frozen backbone, linear head" in text and "supervised from scratch, MLP head" in text
     assert "W<sub>1</sub> herwig" in text
+
+
+def test_tsne_separates_clusters_and_plots(tmp_path):
+    from rs3l.evaluation.embedding_plot import plot_embedding, tsne_2d
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:2] * 5
+    labels = np.repeat([0, 1], 40)
+    z = centres[labels] + rng.normal(0, 0.3, (80, 8))
+    xy = tsne_2d(z, perplexity=10, seed=1)
+    assert xy.shape == (80, 2)
+    d0 = np.linalg.norm(xy[labels == 0].mean(0) - xy[labels == 1].mean(0))
+    spread = max(xy[labels == c].std(0).max() for c in (0, 1))
+    assert d0 > 3 * spread
+    np.testing.assert_array_equal(xy, tsne_2d(z, perplexity=10, seed=1))
+    views = np.where(rng.random(80) < 0.5, "nominal", "fsr_up")
+    paths = plot_embedding(z, labels, views, ["quark", "gluon"], tmp_path / "emb", max_points=50, formats=("png",))
+    assert paths[0].stat().st_size > 1000
