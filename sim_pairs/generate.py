@@ -229,6 +229,20 @@ def _run_dask(tasks, config, out, base_dir, *, scheduler, workers, bar) -> list[
             from error
     import logging
 
+    # Worker start-up and shutdown chatter would bury the progress bar.
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        return _submit_all(tasks, config, out, base_dir, scheduler=scheduler, workers=workers, bar=bar,
+                           Client=Client, LocalCluster=LocalCluster, as_completed=as_completed)
+    finally:
+        quiet.setLevel(level)
+
+
+def _submit_all(tasks, config, out, base_dir, *, scheduler, workers, bar, Client, LocalCluster, as_completed):
+    import logging
+
     cluster = None
     if scheduler:
         client = Client(scheduler)
