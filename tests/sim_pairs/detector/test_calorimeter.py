@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim_pairs.detector import load_card
+from sim_pairs.detector.calorimeter import _edges, _profile, particle_deposits
+
+
+def _particles(pid, energy, n, charge=0, mass=0.0, eta=0.4):
+    p = np.sqrt(energy**2 - mass**2)
+    pt = p / np.cosh(eta)
+    phi = np.linspace(-3, 3, n)
+    return (pt * np.cos(phi), pt * np.sin(phi), np.full(n, pt * np.sinh(eta)), np.full(n, energy),
+            np.full(n, pid), np.full(n, charge), np.zeros(n))
+
+
+def _per_particle(dep, n):
+    out = np.zeros((n, 6))
+    np.add.at(out, (dep.particle, dep.layer), dep.energy)
+    return out
+
+
+def test_profile_matches_scipy_gamma_integrals():
+    card = load_card("cocoa")
+    edges = _edges(card, "depth_lambda", card.gap_depth_lambda)
+    shape = np.array([1.5, 2.7, 4.0])
+    begin = np.array([0.0, 0.4, 2.0])
+    got = _profile(shape, 0.6, begin, edges)
+    for i in range(3):
+        ref = np.array([stats.gamma.cdf(max(e - begin[i], 0), shape[i], scale=0.6)
+                        - stats.gamma.cdf(max(s - begin[i], 0), shape[i], scale=0.6) for s, e in edges.T])
+        np.testing.assert_allclose(got[i], ref / ref.sum(), rtol=1e-10, atol=1e-14)
+    assert edges[0, 3] == pytest.approx(edges[1, 2] + card.gap_depth_lambda)
+
+
+@pytest.mark.parametrize("pid, section", [(22, "ecal"), (11, "ecal"), (130, "hcal")])
+def test_total_deposit_has_unit_response_and_card_resolution(pid, section):
+    card = load_card("cocoa")
+    response = getattr(card, section)
+    energy, n = 40.0, 20000
+    dep = particle_deposits(card, *_particles(pid, energy, n, charge=-1 if pid == 11 else 0), np.random.default_rng(1))
+    total = _per_particle(dep, n).sum(axis=1) / energy
+    expected = np.hypot(response.stochastic / np.sqrt(energy), response.constant)
+    assert total.mean() == pytest.approx(1.0, abs=0.01)
+    assert total.std() == pytest.approx(expected, rel=0.05)
+
+
+def test_em_showers_stay_in_the_ecal_and_deepen_with_energy():
+    card = load_card("cocoa")
+    depth = []
+    for energy in (2.0, 200.0):
+        layers = _per_particle(particle_deposits(card, *_particles(22, energy, 2000), np.random.default_rng(2)), 2000)
+        assert layers[:, :3].sum() / layers.sum() > 0.97
+        depth.append((layers[:, :3] * np.arange(3)).sum() / layers[:, :3].sum())
+    assert depth[1] > depth[0]
+
+
+def test_hadrons_start_in_ecal_as_often_as_the_interaction_length_says():
+    card = load_card("cocoa")
+    n = 20000
+    layers = _per_particle(particle_deposits(card, *_particles(130, 50.0, n), np.random.default_rng(3)), n)
+    ecal_lambda = sum(l.depth_lambda for l in card.layers[:3])
+    started_in_ecal = (layers[:, :3].sum(axis=1) > 0).mean()
+    assert started_in_ecal == pytest.approx(1 - np.exp(-ecal_lambda), abs=0.015)
+    assert layers[:, 3:].sum() > layers[:, :3].sum()
+
+
+def test_muons_are_minimum_ionising_and_neutrinos_invisible():
+    card = load_card("cocoa")
+    mu = _per_particle(particle_deposits(card, *_particles(13, 50.0, 5000, charge=1, mass=0.1057), np.random.default_rng(4)), 5000)
+    np.testing.assert_allclose(mu.mean(axis=0), [l.mip for l in card.layers], rtol=0.02)
+    nu = particle_deposits(card, *_particles(14, 50.0, 100), np.random.default_rng(4))
+    assert len(nu.energy) == 0
+
+
+def test_low_pt_charged_particles_curl_up_before_the_calorimeter():
+    card = load_card("cocoa")
+    dep = particle_deposits(card, *_particles(211, 0.5, 100, charge=1, mass=0.1396, eta=0.0), np.random.default_rng(5))
+    assert len(dep.energy) == 0
