@@ -214,7 +214,7 @@ def _check_resume(out: Path, digest: str) -> None:
         old = read_metadata(out)
     except DatasetError as error:
         raise GenerationError(f"{out}: cannot resume: {error}") from None
-    if old.get("config_hash") != digest:
+    if old.get("config_hash") != digest and existing:
         raise GenerationError(
             f"{out}/metadata.json: field 'config_hash' is {old.get('config_hash')!r}, but this run's config "
             f"(with its --events/--seed overrides and package versions) hashes to {digest!r}; the directory holds "

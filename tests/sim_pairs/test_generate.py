@@ -69,6 +69,8 @@ def test_same_seed_same_bytes_and_schema_round_trip(reference, tmp_path):
         # The views differ in their particles.
         assert not ak.all(table["jet_pt"][0::2] == table["jet_pt"][1::2])
     assert rows > 0
+    ids = np.concatenate([ak.to_numpy(read_shard(reference / n)["group_id"])[0::2] for n in meta["shards"]])
+    assert len(np.unique(ids)) == len(ids)
     assert sorted((reference / "lhe").iterdir())[0].name == "shard-00000.lhe.gz"
 
 
@@ -109,6 +111,11 @@ def test_changed_config_on_resume_is_refused(reference, tmp_path):
     with pytest.raises(GenerationError, match="no metadata.json"):
         generate(_config(), out, workers=1, progress=False)
     assert _files(reference)["shard-00000.parquet"] == (out / "shard-00000.parquet").read_bytes()
+
+
+def test_unknown_label_is_a_config_error():
+    with pytest.raises(ValueError, match="unknown label.*'higgs'"):
+        JetConfig(labels=["higgs"])
 
 
 def test_empty_selection_warns_with_process_and_cuts(tmp_path):
