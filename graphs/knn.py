@@ -301,23 +301,47 @@ def _dense_chunk(xs, ys, k, graphs, ptr_x, ptr_y, count_x, count_y, start, stop,
         dist = dist.masked_fill(itself[None], float("inf") if exclude_self else 0.0)
     dist = dist.masked_fill(~valid_x[:, None, :], float("inf"))
 
-    kk = min(k, nx)
-    if dist.dtype == torch.float32:
-        # Non-negative floats order like their bit patterns: one int64 key holds
-        # (distance, index), so topk breaks ties by index exactly and fast.
-        key = (dist.view(torch.int32).to(torch.int64) << 32) | cols
-        key = torch.topk(key, kk, dim=-1, largest=False, sorted=True).values
-        nbr = key & 0xFFFFFFFF
-        best = (key >> 32).to(torch.int32).view(torch.float32)
-    else:
-        best, nbr = torch.sort(dist, dim=-1, stable=True)
-        best, nbr = best[..., :kk], nbr[..., :kk]
+    best, nbr = _smallest(dist, min(k, nx), cols)
     keep = torch.isfinite(best) & valid_y[:, :, None]
     if limit is not None:
         keep &= best <= limit
     row = (ptr_y[:, None, None] + rows[None, :, None]).expand_as(nbr)[keep]
     col = (ptr_x[:, None, None] + nbr)[keep]
     return row, col
+
+
+def _smallest(dist: Tensor, k: int, cols: Tensor) -> tuple[Tensor, Tensor]:
+    """The k smallest entries of each row of ``dist`` [..., n], ties by column index.
+
+    A plain ``topk`` for k + 1 values is exact unless the k-th and (k + 1)-th values
+    tie (then which tied column is kept is unspecified) or values tie inside the k
+    (then their order is). Ties are rare in continuous coordinates, so they are
+    checked for and only then the slower exact path runs.
+    """
+    n = dist.size(-1)
+    want = min(k + 1, n)
+    best, nbr = torch.topk(dist, want, dim=-1, largest=False, sorted=True)
+    if want > k:
+        if bool(((best[..., k - 1] == best[..., k]) & torch.isfinite(best[..., k])).any()):
+            return _smallest_exact(dist, k, cols)
+        best, nbr = best[..., :k], nbr[..., :k]
+    if k > 1 and bool(((best[..., 1:] == best[..., :-1]) & torch.isfinite(best[..., 1:])).any()):
+        order = torch.sort(nbr, dim=-1).indices
+        best, nbr = best.gather(-1, order), nbr.gather(-1, order)
+        order = torch.sort(best, dim=-1, stable=True).indices
+        best, nbr = best.gather(-1, order), nbr.gather(-1, order)
+    return best, nbr
+
+
+def _smallest_exact(dist: Tensor, k: int, cols: Tensor) -> tuple[Tensor, Tensor]:
+    if dist.dtype == torch.float32:
+        # Non-negative floats order like their bit patterns: one int64 key holds
+        # (distance, index), so topk breaks ties by index exactly.
+        key = (dist.view(torch.int32).to(torch.int64) << 32) | cols
+        key = torch.topk(key, k, dim=-1, largest=False, sorted=True).values
+        return (key >> 32).to(torch.int32).view(torch.float32), key & 0xFFFFFFFF
+    best, nbr = torch.sort(dist, dim=-1, stable=True)
+    return best[..., :k], nbr[..., :k]
 
 
 def _canonical(x, y, row, col, k, exclude_self, max_distance):
