@@ -100,6 +100,10 @@ def _versions() -> dict[str, str]:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             out[package] = "not installed"
+    if out["rs3l"] == "not installed":  # run from a checkout
+        import rs3l
+
+        out["rs3l"] = f"{rs3l.__version__} (source tree)"
     return out
 
 
