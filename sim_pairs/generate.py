@@ -201,10 +201,19 @@ def _metadata(config: GenerationConfig, versions: dict, digest: str, counts: lis
         "shard_seeds": {s.name: _shard_seed(config, s) for s in shards},
         "views": {name: _config_mapping(view) if dataclasses.is_dataclass(view) else view
                   for name, view in config.views.items()},
+        "view_pythia_settings": _pythia_settings(config),
         "row_views": row_views(config),
         "complete": counts is not None,
         "shards": {c["shard"]: c for c in counts} if counts is not None else {},
     }
+
+
+def _pythia_settings(config: GenerationConfig) -> dict[str, list[str]]:
+    """The Pythia strings each Pythia view runs with (tunes expanded), for the record."""
+    from .shower import view_settings
+
+    return {name: view_settings(name, config.views, mpi=config.mpi, base_settings=config.base_settings)
+            for name, view in config.views.items() if not view.hepmc}
 
 
 def _check_resume(out: Path, digest: str) -> None:
