@@ -55,8 +55,18 @@ class ProcessConfig:
     settings: list[str] = field(default_factory=list)
 
     def __post_init__(self):
+        from .processes import PROCESSES  # here, not at the top: processes imports this module
+
+        if self.name not in PROCESSES:
+            raise ValueError(f"unknown process '{self.name}'; known processes: {', '.join(sorted(PROCESSES))}")
         if self.events < 0:
             raise ValueError(f"process '{self.name}': events must be >= 0, got {self.events}")
+        if self.pthat_max > 0 and self.pthat_max <= self.pthat_min:
+            raise ValueError(f"process '{self.name}': pthat_max ({self.pthat_max}) must exceed pthat_min "
+                             f"({self.pthat_min}), or be <= 0 for no upper cut")
+        if (self.name == "lhe") != bool(self.lhe_files):
+            raise ValueError(f"process '{self.name}': lhe_files go with name 'lhe' and only with it; "
+                             f"got lhe_files = {self.lhe_files}")
 
 
 @dataclass
@@ -84,6 +94,15 @@ class ViewConfig:
     hepmc: str = ""
     hepmc_first_event: int = 0
     description: str = ""
+
+    def __post_init__(self):
+        from .tunes import tune_settings
+
+        if self.rehadronize and self.hepmc:
+            raise ValueError("a view takes either 'rehadronize' or 'hepmc', not both")
+        if self.rehadronize and self.tune:
+            raise ValueError("a 'rehadronize' view uses its source's tune; put changes in 'settings'")
+        tune_settings(self.tune)  # unknown names fail here, listing the known ones
 
 
 @dataclass

@@ -109,6 +109,15 @@ def test_user_lhe_files_are_sliced_and_checked(tmp_path):
         generate_hard_events(user, 4, tmp_path / "x.lhe", sqrt_s=13000.0, seed=1, base_dir=tmp_path, skip=5)
     with pytest.raises(LHEError, match=r"u1\.lhe: beams .* sqrt\(s\) = 13000.0 GeV, expected .* sqrt_s = 14000"):
         generate_hard_events(user, 1, tmp_path / "x.lhe", sqrt_s=14000.0, seed=1, base_dir=tmp_path)
-    with pytest.raises(LHEError, match="needs lhe_files"):
-        generate_hard_events(ProcessConfig(name="lhe"), 1, tmp_path / "x.lhe", sqrt_s=13000.0, seed=1)
     assert not (tmp_path / "x.lhe").exists()
+
+
+def test_process_config_is_checked_when_built():
+    with pytest.raises(ValueError, match="lhe_files go with name 'lhe'"):
+        ProcessConfig(name="lhe")
+    with pytest.raises(ValueError, match="lhe_files go with name 'lhe'"):
+        ProcessConfig(name="qcd", lhe_files=["a.lhe"])
+    with pytest.raises(ValueError, match=r"pthat_max \(400.0\) must exceed pthat_min \(450.0\)"):
+        ProcessConfig(name="qcd", pthat_max=400.0)
+    with pytest.raises(ValueError, match="unknown process 'QCD'; known processes: hbb, lhe, qcd"):
+        ProcessConfig(name="QCD")

@@ -180,3 +180,12 @@ def test_shipped_view_catalogue_runs_with_mpi(hbb_lhe):
     for view in out.values():
         np.testing.assert_allclose(_four_momentum(view.final), [0, 0, 0, SQRT_S], atol=1e-6 * SQRT_S)
     assert len({tuple(np.sort(v.final.e)) for v in out.values()}) == len(views)
+
+
+def test_view_config_is_checked_when_built():
+    with pytest.raises(ValueError, match="either 'rehadronize' or 'hepmc'"):
+        ViewConfig(rehadronize="nominal", hepmc="h.hepmc")
+    with pytest.raises(ValueError, match="uses its source's tune"):
+        ViewConfig(rehadronize="nominal", tune="A14")
+    with pytest.raises(ValueError, match="unknown tune 'Monash2013'"):
+        ViewConfig(tune="Monash2013")
