@@ -1,0 +1,156 @@
+"""Contrastive pre-training of the backbone: what ``rs3l pretrain`` runs.
+
+:func:`pretrain` builds the backbone from the run config, reads pairs (or groups of
+views) with :func:`graphs.dataset.make_loader`, trains with NT-Xent (or VICReg)
+through the shared :class:`rs3l.train.trainer.Trainer`, and writes::
+
+    OUT/model.pt           final backbone weights: {"model": state_dict, "config": run config,
+                           "input_dims": {...}, "embedding_dim": D, "history": [...]}
+    OUT/checkpoint.pt      the Trainer's resumable checkpoint (last epoch); best.pt (best val loss)
+    OUT/epochs.csv, steps.csv, tb/   logs
+    OUT/diagnostics.json   alignment, uniformity, positive/negative cosine, invariance table
+
+Under ``torchrun --nproc-per-node N`` (WORLD_SIZE > 1) it starts the process group
+itself, gives each rank its shard of the data and gathers embeddings across ranks
+in the loss, so N processes with batch B train like one with batch N x B.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import Tensor, nn
+
+from ..device import resolve_device
+from ..losses.nt_xent import NTXentLoss
+from ..losses.vicreg import VICRegLoss
+from .config import PretrainConfig
+from .distributed import cleanup_distributed, init_distributed
+from .trainer import Trainer, seed_everything
+
+__all__ = ["pretrain", "ContrastiveModel", "contrastive_step"]
+
+log = logging.getLogger(__name__)
+
+
+class ContrastiveModel(nn.Module):
+    """Embeds every view of a batch in one forward call (one call per step, as DDP wants).
+
+    ``forward(PairBatch) -> (z_a [B, D], z_b [B, D])``;
+    ``forward(GroupBatch) -> (z [n_graphs, D], group [n_graphs])``.
+    """
+
+    def __init__(self, backbone: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, batch: Any) -> tuple[Tensor, Tensor]:
+        if hasattr(batch, "a") and hasattr(batch, "b"):
+            return self.backbone(batch.a), self.backbone(batch.b)
+        if hasattr(batch, "graphs") and hasattr(batch, "group"):
+            return self.backbone(batch.graphs), batch.group
+        raise TypeError(f"expected a PairBatch (a, b) or a GroupBatch (graphs, group), got {type(batch).__name__}")
+
+
+def contrastive_step(loss: nn.Module, mode: str = "pairs") -> Callable[[nn.Module, Any], tuple[Tensor, dict]]:
+    """The Trainer step of pre-training: the contrastive loss and the positive/negative cosine similarity.
+
+    Args:
+        loss: :class:`NTXentLoss` or :class:`VICRegLoss`.
+        mode: ``pairs`` (PairBatch) or ``groups`` (GroupBatch; NT-Xent only).
+    """
+    if mode not in ("pairs", "groups"):
+        raise ValueError(f"mode must be 'pairs' or 'groups', got {mode!r}")
+    if mode == "groups" and not isinstance(loss, NTXentLoss):
+        raise ValueError("mode 'groups' needs the NT-Xent loss")
+
+    def step(model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        first, second = model(batch)
+        if mode == "pairs":
+            value = loss(first, second)
+            with torch.no_grad():
+                cos = nn.functional.normalize(first.float(), dim=1) @ nn.functional.normalize(second.float(), dim=1).T
+                n = cos.size(0)
+                metrics = {"cos_pos": float(cos.diagonal().mean())}
+                if n > 1:
+                    metrics["cos_neg"] = float((cos.sum() - cos.diagonal().sum()) / (n * n - n))
+            return value, metrics
+        return loss.groups(first, second), {}
+
+    return step
+
+
+def _loss(cfg: PretrainConfig, distributed: bool) -> nn.Module:
+    if cfg.loss == "ntxent":
+        return NTXentLoss(cfg.temperature, gather_distributed=distributed)
+    lam, mu, nu = cfg.vicreg_weights
+    return VICRegLoss(lam, mu, nu, gather_distributed=distributed)
+
+
+def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str = "auto", resume: bool = False,
+             progress: bool = True) -> Path:
+    """Pre-train the backbone contrastively and write ``out_dir/model.pt``.
+
+    Args:
+        config: the run config (:class:`rs3l.config.RunConfig`): ``data`` (the
+            DataContract), ``model`` (BackboneConfig) and ``pretrain`` (PretrainConfig).
+        data_dir: a dataset written by ``rs3l generate``.
+        out_dir: where weights, checkpoints, logs and diagnostics go.
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        resume: continue from ``out_dir/checkpoint.pt`` if it exists.
+        progress: show progress bars.
+
+    Returns:
+        the path of ``out_dir/model.pt`` (the final, best-validation backbone weights).
+    """
+    from graphs.dataset import make_loader
+    from ..models.backbone import build_backbone
+
+    cfg: PretrainConfig = config.pretrain
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    dev = resolve_device(device)
+    started = not torch.distributed.is_initialized()
+    info = init_distributed(dev)
+    try:
+        seed_everything(cfg.seed, cfg.deterministic)
+        input_dims = config.data.input_dims()
+        backbone = build_backbone(config.model, input_dims)
+        common = dict(mode=cfg.mode, seed=cfg.seed, num_workers=cfg.num_workers, rank=info.rank,
+                      world_size=info.world_size, views=cfg.views)
+        train_loader = make_loader(data_dir, config.data, "train", cfg.batch_size, shuffle=True, **common)
+        try:
+            val_loader = make_loader(data_dir, config.data, "val", cfg.batch_size, shuffle=False, **common)
+        except ValueError as err:  # an empty validation split
+            log.warning("no validation loss, no early stopping: %s", err)
+            val_loader = None
+        run_config = config.to_dict()
+        trainer = Trainer(
+            ContrastiveModel(backbone), contrastive_step(_loss(cfg, info.enabled), cfg.mode), out_dir=out_dir,
+            epochs=cfg.epochs, lr=cfg.lr, optimizer=cfg.optimizer, weight_decay=cfg.weight_decay,
+            scheduler=cfg.scheduler, step_size=cfg.step_size, gamma=cfg.gamma, grad_clip=cfg.grad_clip,
+            patience=cfg.patience, device=dev, bf16=cfg.bf16, seed=cfg.seed, deterministic=cfg.deterministic,
+            max_steps_per_epoch=cfg.max_steps_per_epoch, max_val_steps=cfg.max_val_steps, log_every=cfg.log_every,
+            config=run_config, progress=progress)
+        result = trainer.fit(train_loader, val_loader, resume=resume)
+        model_path = out_dir / "model.pt"
+        if info.is_main:
+            from .checkpoint import save_checkpoint
+            from ..diagnostics import write_diagnostics
+
+            save_checkpoint(model_path, {"model": backbone.state_dict(), "config": run_config,
+                                         "input_dims": input_dims, "embedding_dim": config.model.embedding_dim,
+                                         "history": result.history})
+            diag_loader = val_loader if val_loader is not None else train_loader
+            diagnostics = write_diagnostics(backbone, diag_loader, out_dir / "diagnostics.json", dev,
+                                            max_batches=cfg.max_val_steps or 50)
+            log.info("pre-training done: %s; positive cosine %.3f, negative %.3f", model_path,
+                     diagnostics["cosine_positive"], diagnostics["cosine_negative"])
+        if info.enabled:
+            torch.distributed.barrier()
+        return model_path
+    finally:
+        if started and info.enabled:
+            cleanup_distributed()
