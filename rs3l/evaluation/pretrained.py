@@ -62,6 +62,11 @@ def load_pretrained_backbone(model_dir: str | Path, model_config: BackboneConfig
         state = blob
     if state is None:
         raise PretrainedModelError(f"{path}: no 'model' state_dict inside (keys: {sorted(blob)})")
+    stored_dims = blob.get("input_dims")
+    if isinstance(stored_dims, dict) and dict(stored_dims) != dict(input_dims):
+        raise PretrainedModelError(
+            f"{path}: the backbone was pre-trained on inputs {dict(stored_dims)} but the data contract now gives "
+            f"{dict(input_dims)}; evaluate with the data section used for pre-training")
     stored = blob.get("config")
     if isinstance(stored, dict) and isinstance(stored.get("model"), dict):
         model_config = from_mapping(BackboneConfig, stored["model"], source=str(path), where="config.model")
