@@ -172,8 +172,8 @@ def _check_views(views: Mapping[str, ViewConfig]) -> None:
 
 
 def shower_views(views: Mapping[str, ViewConfig], lhe_path: Path, *, sqrt_s: float, seed: int, mpi: bool = True,
-                 base_settings: Sequence[str] = (), base_dir: Path = Path("."), n_events: int | None = None
-                 ) -> Iterator[tuple[int, dict[str, ShoweredEvent | None]]]:
+                 base_settings: Sequence[str] = (), base_dir: Path = Path("."), n_events: int | None = None,
+                 hepmc_event_offset: int = 0) -> Iterator[tuple[int, dict[str, ShoweredEvent | None]]]:
     """Shower every hard event of an LHE file under every view.
 
     Args:
@@ -186,6 +186,9 @@ def shower_views(views: Mapping[str, ViewConfig], lhe_path: Path, *, sqrt_s: flo
         base_settings: Pythia strings for every view (before tune and view settings).
         base_dir: directory ``hepmc`` file names are relative to.
         n_events: stop after this many hard events (None: all).
+        hepmc_event_offset: position of this LHE file's first event in the LHE file
+            the HepMC views were made from (a shard cut from a user's LHE files at
+            event k passes k), added to the HepMC event numbers looked up.
 
     Yields:
         ``(event_number, {view name: ShoweredEvent, or None where that view failed
@@ -211,7 +214,7 @@ def shower_views(views: Mapping[str, ViewConfig], lhe_path: Path, *, sqrt_s: flo
         for name, view in views.items():
             if view.hepmc:
                 hepmc_views[name] = HepMCView(Path(base_dir) / view.hepmc, view=name,
-                                              first_event_number=view.hepmc_first_event)
+                                              first_event_number=view.hepmc_first_event + hepmc_event_offset)
             elif view.rehadronize:
                 settings = view_settings(name, views, mpi=mpi, base_settings=base_settings)
                 rehad_views[name] = _RehadronizeView(name, settings, derive_seed(seed, name, "rehadronize"))

@@ -91,3 +91,16 @@ def test_truncated_hepmc_file_is_an_error(lhe_files):
     views = {"nominal": ViewConfig(), "ext": ViewConfig(hepmc="cut.hepmc")}
     with pytest.raises(HepMCError, match=r"cut\.hepmc: HepMC event after number 0: malformed or truncated"):
         list(shower_views(views, lhe, sqrt_s=SQRT_S, seed=1, mpi=False, base_dir=directory))
+
+
+def test_hepmc_of_a_slice_of_the_lhe_file(lhe_files, tmp_path):
+    """A shard cut from a user's LHE file at event 1 is matched to HepMC events 1, 2."""
+    directory, lhe, _ = lhe_files
+    write_hepmc(directory / "all.hepmc", [g for _, g, _ in _shower_with_pythia_lhef_reader(lhe, seed=7)])
+    user = ProcessConfig(name="lhe", lhe_files=[str(lhe)], events=3)
+    shard = generate_hard_events(user, 2, tmp_path / "shard.lhe", sqrt_s=SQRT_S, seed=1, skip=1)
+    views = {"nominal": ViewConfig(), "ext": ViewConfig(hepmc=str(directory / "all.hepmc"))}
+    out = list(shower_views(views, shard, sqrt_s=SQRT_S, seed=1, mpi=False, hepmc_event_offset=1))
+    assert [n for n, _ in out] == [0, 1] and all(v["ext"] is not None for _, v in out)
+    with pytest.raises(HepMCError, match=r"HepMC event 0 \(LHE event 0"):
+        list(shower_views(views, shard, sqrt_s=SQRT_S, seed=1, mpi=False))
