@@ -160,6 +160,14 @@ def test_dask_local_cluster_gives_the_same_bytes(reference, tmp_path):
     assert _files(out) == _files(reference)
 
 
+@pytest.mark.slow
+def test_shards_on_a_scheduler_by_address_give_the_same_bytes(reference, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        out = generate(_config(), tmp_path / "remote", scheduler=cluster.scheduler_address, progress=False)
+    assert _files(out) == _files(reference)
+
+
 def _sdmass_peak(process, tmp_path, events):
     config = GenerationConfig(seed=11, events_per_shard=events, mpi=True,
                               processes=[ProcessConfig(name=process, events=events, pthat_min=450.0)],
