@@ -64,7 +64,19 @@ def new_pythia(settings: Sequence[str], *, seed: int, where: str):
     for text in quiet + list(settings):
         if not pythia.readString(text):
             raise PythiaSettingError(f"{where}: Pythia rejected the setting {text!r}")
+        _check_flag_value(pythia, text, where)
     return pythia
+
+
+_FLAG_WORDS = {"on", "off", "yes", "no", "true", "false", "1", "0"}
+
+
+def _check_flag_value(pythia, text: str, where: str) -> None:
+    """Pythia reads any unknown word as 'off' for a flag; treat that as a rejection."""
+    key, _, value = text.replace("=", " ", 1).partition(" ")
+    key, value = key.strip(), value.strip().split()[:1]
+    if value and pythia.settings.isFlag(key) and value[0].lower() not in _FLAG_WORDS:
+        raise PythiaSettingError(f"{where}: flag setting {text!r} needs on/off (or yes/no, true/false, 1/0)")
 
 
 def init_pythia(pythia, *, where: str) -> None:

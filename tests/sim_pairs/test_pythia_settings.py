@@ -9,6 +9,11 @@ from sim_pairs.pythia_settings import PYTHIA_SEED_MAX, PythiaSettingError, deriv
 def test_rejected_setting_is_an_error_naming_it():
     with pytest.raises(PythiaSettingError, match=r"view 'x': Pythia rejected the setting 'Foo:bar = 1'"):
         new_pythia(["Beams:eCM = 13000", "Foo:bar = 1"], seed=1, where="view 'x'")
+    with pytest.raises(PythiaSettingError, match=r"view 'x': Pythia rejected the setting 'TimeShower:renormMultFac = 20'"):
+        new_pythia(["TimeShower:renormMultFac = 20"], seed=1, where="view 'x'")  # outside Pythia's 0.1..10
+    with pytest.raises(PythiaSettingError, match=r"flag setting 'PartonLevel:MPI = of' needs on/off"):
+        new_pythia(["PartonLevel:MPI = of"], seed=1, where="view 'x'")
+    assert not new_pythia(["PartonLevel:MPI = Off", "HadronLevel:all=no"], seed=1, where="t").settings.flag("PartonLevel:MPI")
     with pytest.raises(PythiaSettingError, match="seed 0 outside"):
         new_pythia([], seed=0, where="view 'x'")
     pythia = new_pythia(["Beams:eCM = 13000."], seed=12345, where="t")
