@@ -162,7 +162,8 @@ def run_shard(config: GenerationConfig, shard: Shard, out: Path, base_dir: Path 
                                    sqrt_s=config.sqrt_s, seed=seed, base_settings=config.base_settings,
                                    base_dir=base_dir, skip=shard.first_event)
         events = list(shower_views(config.views, lhe, sqrt_s=config.sqrt_s, seed=seed, mpi=config.mpi,
-                                   base_settings=config.base_settings, base_dir=base_dir))
+                                   base_settings=config.base_settings, base_dir=base_dir,
+                                   hepmc_event_offset=shard.first_event))
         replicas, simulate_jet = [], None
         if config.detector is not None:
             try:
