@@ -113,6 +113,15 @@ def test_changed_config_on_resume_is_refused(reference, tmp_path):
     assert _files(reference)["shard-00000.parquet"] == (out / "shard-00000.parquet").read_bytes()
 
 
+def test_rehadronize_view_rows(tmp_path):
+    config = _config(processes=[ProcessConfig(name="qcd", events=4, pthat_min=500.0)],
+                     views={"nominal": ViewConfig(), "rehad": ViewConfig(rehadronize="nominal")})
+    table = read_shard(generate(config, tmp_path / "rehad", workers=1, progress=False) / "shard-00000.parquet")
+    assert len(table) > 0 and table["view"][:2].to_list() == ["nominal", "rehad"]
+    assert ak.all(table["parton_px"][0::2] == table["parton_px"][1::2])
+    assert table["part_px"][0].to_list() != table["part_px"][1].to_list()
+
+
 def test_unknown_label_is_a_config_error():
     with pytest.raises(ValueError, match="unknown label.*'higgs'"):
         JetConfig(labels=["higgs"])
