@@ -252,7 +252,9 @@ class Trainer:
         return loss, {k: float(v) for k, v in dict(metrics).items()}
 
     def _set_epoch(self, loader: Iterable, epoch: int) -> None:
-        for obj in (getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)):
+        # DistributedSampler-style samplers, and graphs.dataset's streaming dataset, reshuffle per epoch
+        for obj in (getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None),
+                    getattr(loader, "dataset", None)):
             if obj is not None and hasattr(obj, "set_epoch"):
                 obj.set_epoch(epoch)
         if hasattr(loader, "set_epoch"):
