@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import torch
 from torch import Tensor
 
 __all__ = ["knn_graph", "knn", "available_backends", "BACKENDS"]
 
-BACKENDS = ("auto", "torch", "pyg-lib", "torch-cluster")
+BACKENDS = ("auto", "torch", "numba", "pyg-lib", "torch-cluster")
 
 #: Largest number of pairwise distances held at once (per chunk of graphs); 2**24
 #: float32 distances plus their int64 sort keys are about 200 MB.
@@ -132,6 +133,12 @@ def knn(
 def available_backends() -> tuple[str, ...]:
     """The kNN backends that import and give a correct answer on a tiny example."""
     found = ["torch"]
+    try:
+        import numba  # noqa: F401
+
+        found.append("numba")
+    except ImportError:
+        pass
     probe = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]])
     expected = torch.tensor([[0, 1, 2], [1, 0, 1]])
     for name in ("torch-cluster", "pyg-lib"):
@@ -145,14 +152,26 @@ def available_backends() -> tuple[str, ...]:
     return tuple(found)
 
 
-def _resolve_backend(backend: str) -> str:
+def _resolve_backend(backend: str, x: Tensor) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "auto":
+        if x.device.type == "cpu":
+            # Measured on one core (benchmarks/bench_graphs.py): the compiled kernel is
+            # fastest for positions, the dense torch path for feature-space kNN.
+            if x.size(1) <= _EXACT_MAX_DIMS and "numba" in available_backends():
+                return "numba"
+            return "torch"
         usable = available_backends()
         return next(name for name in ("pyg-lib", "torch-cluster", "torch") if name in usable)
+    if backend == "numba" and x.device.type != "cpu":
+        raise ValueError("backend 'numba' runs on CPU tensors only; use 'torch' or 'auto' on CUDA")
     if backend != "torch" and backend not in available_backends():
-        package = {"pyg-lib": "pyg-lib (https://data.pyg.org/whl)", "torch-cluster": "torch-cluster (pip install torch-cluster)"}
+        package = {
+            "numba": "numba (pip install numba)",
+            "pyg-lib": "pyg-lib (https://data.pyg.org/whl)",
+            "torch-cluster": "torch-cluster (pip install torch-cluster)",
+        }
         raise ImportError(f"kNN backend '{backend}' is not usable here: install {package[backend]} or use backend='torch'")
     return backend
 
@@ -192,9 +211,9 @@ def _knn(x, y, k, batch_x, batch_y, exclude_self, backend, cosine, max_distance,
         if cosine:
             x = torch.nn.functional.normalize(x, dim=1)
             y = None if y is None else torch.nn.functional.normalize(y, dim=1)
-        name = _resolve_backend(backend)
-        if name == "torch":
-            return _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elements)
+        name = _resolve_backend(backend, x)
+        if name in ("torch", "numba"):
+            return _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elements, name == "numba")
         yy = x if y is None else y
         # One candidate more than needed shows whether a tie crosses the k-th place,
         # where an external backend chooses arbitrarily; then the dense path decides.
@@ -205,7 +224,7 @@ def _knn(x, y, k, batch_x, batch_y, exclude_self, backend, cosine, max_distance,
         return edges
 
 
-def _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elements):
+def _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elements, use_numba=False):
     same = y is None
     if x.dtype in (torch.float16, torch.bfloat16):
         x = x.float()
@@ -224,7 +243,18 @@ def _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elem
     limit = None if max_distance is None else float(max_distance) ** 2
 
     rows, cols = [], []
-    for graphs, start, stop in _chunks(cx, cy, chunk_elements):
+    if use_numba:
+        from .knn_numba import knn_sorted_graphs
+
+        ptr = lambda p, c: torch.cat([p, p[-1:] + c[-1:]]).numpy()  # noqa: E731
+        graph_of_y = torch.repeat_interleave(torch.arange(n_graphs), count_y).numpy()
+        row, col = knn_sorted_graphs(
+            xs.detach().numpy(), ys.detach().numpy(), ptr(ptr_x, count_x), ptr(ptr_y, count_y), graph_of_y,
+            k, same, exclude_self, np.inf if limit is None else limit,
+        )  # fmt: skip
+        rows.append(torch.from_numpy(row))
+        cols.append(torch.from_numpy(col))
+    for graphs, start, stop in ([] if use_numba else _chunks(cx, cy, chunk_elements)):
         g = torch.as_tensor(graphs, device=x.device)
         row, col = _dense_chunk(
             xs, ys, k, g, ptr_x[g], ptr_y[g], count_x[g], count_y[g], start, stop, same, exclude_self, limit

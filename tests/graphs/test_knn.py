@@ -165,3 +165,18 @@ def test_cuda_matches_cpu():
     cpu = knn_graph(x, 8, batch)
     gpu = knn_graph(x.cuda(), 8, batch.cuda())
     assert torch.equal(cpu, gpu.cpu())
+
+
+@pytest.mark.parametrize("dims", [2, 5])
+@pytest.mark.parametrize("integer", [False, True], ids=["random", "ties"])
+def test_numba_kernel_equals_dense_torch(dims, integer):
+    if "numba" not in available_backends():
+        pytest.skip("numba not installed")
+    x, batch = uneven_batch([40, 3, 1, 70, 17], dims=dims, integer=integer, seed=14)
+    for loop in (False, True):
+        for cut in (None, 1.5):
+            dense = knn_graph(x, 7, batch, loop=loop, backend="torch", max_distance=cut)
+            assert torch.equal(knn_graph(x, 7, batch, loop=loop, backend="numba", max_distance=cut), dense)
+    y, batch_y = uneven_batch([5, 2, 0, 9, 4], dims=dims, integer=integer, seed=15)
+    assert torch.equal(knn(x, y, 4, batch, batch_y, backend="numba"), knn(x, y, 4, batch, batch_y, backend="torch"))
+    assert torch.equal(knn_graph(x.double(), 5, batch, backend="numba"), knn_graph(x.double(), 5, batch, backend="torch"))
