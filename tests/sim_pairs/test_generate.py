@@ -163,6 +163,47 @@ def test_detector_replicas_share_truth_and_differ_in_detector(tmp_path):
     assert table["cell_energy"][0].to_list() != table["cell_energy"][1].to_list()
 
 
+_KILLABLE = """
+import sys
+from sim_pairs.config import GenerationConfig, JetConfig, ProcessConfig, ViewConfig
+from sim_pairs.generate import generate
+config = GenerationConfig(seed=5, events_per_shard=4, mpi=False, jets=JetConfig(pt_min=400.0),
+                          processes=[ProcessConfig(name="qcd", events=16, pthat_min=500.0)],
+                          views={"nominal": ViewConfig(), "seed": ViewConfig()})
+generate(config, sys.argv[1], workers=1, progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_killed_process_resumes_to_the_same_dataset(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = _config(processes=[ProcessConfig(name="qcd", events=16, pthat_min=500.0)])
+    reference = generate(config, tmp_path / "whole", workers=1, progress=False)
+    out = tmp_path / "killed"
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    child = subprocess.Popen([sys.executable, "-c", _KILLABLE, str(out)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "shard-00001.parquet").exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    done = sorted(p.name for p in out.glob("shard-*.parquet"))
+    assert "shard-00001.parquet" in done and len(done) < 4, done  # killed mid-way
+    assert not read_metadata(out)["complete"]
+    generate(config, out, workers=1, progress=False)
+    for leftover in out.rglob(".*.tmp"):  # a file being written when the kill came: never read
+        leftover.unlink()
+    assert _files(out) == _files(reference)
+
+
 @pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_bytes(reference, tmp_path):
     out = generate(_config(), tmp_path / "dask", workers=2, progress=False)
