@@ -26,13 +26,14 @@ noise and clustering; the spread is the card's resolution.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
-from scipy.special import gammainc
 
 from .card import DetectorCard
-from .geometry import layer_crossing
+from .geometry import crossing
 
 __all__ = ["Deposits", "INVISIBLE_PIDS", "is_invisible", "particle_deposits"]
 
@@ -40,6 +41,7 @@ __all__ = ["Deposits", "INVISIBLE_PIDS", "is_invisible", "particle_deposits"]
 INVISIBLE_PIDS = (12, 14, 16, 1000022, 1000039)
 _CRITICAL_ENERGY = 0.0073  # GeV, lead
 _EM_B = 0.5
+_HAD_SCALE = 0.6  # lambda
 #: A hadronic shower's core is narrower where it starts: its lateral width in the ECAL
 #: layers is this fraction of the HCAL one.
 _HAD_ECAL_WIDTH = np.array([0.5, 0.5, 0.5, 1.0, 1.0, 1.0])
@@ -50,7 +52,7 @@ class Deposits:
     """Energy deposited by particles, one row per (particle, layer) with energy > 0.
 
     Attributes (length n_deposits): layer (int64 0-5), eta, phi (where the particle
-    crosses the layer), energy (calibrated GeV), width (Rayleigh lateral width in
+    crosses the layer), energy (calibrated GeV), width (Gaussian lateral width in
     (eta, phi) units), particle (index of the truth particle).
     """
 
@@ -78,6 +80,65 @@ def _edges(card: DetectorCard, attr: str, gap: float) -> np.ndarray:
     return np.stack([start, start + depth])
 
 
+@numba.njit(cache=True)
+def _gammainc(a, x):
+    """Regularised lower incomplete gamma P(a, x) (series below a + 1, continued fraction above)."""
+    if x <= 0.0:
+        return 0.0
+    log_prefactor = -x + a * math.log(x) - math.lgamma(a)
+    if x < a + 1.0:
+        ap, term = a, 1.0 / a
+        total = term
+        for _ in range(500):
+            ap += 1.0
+            term *= x / ap
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return total * math.exp(log_prefactor)
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c = 1.0 / tiny
+    d = 1.0 / b
+    h = d
+    for i in range(1, 500):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        if abs(d) < tiny:
+            d = tiny
+        c = b + an / c
+        if abs(c) < tiny:
+            c = tiny
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
+            break
+    return 1.0 - math.exp(log_prefactor) * h
+
+
+@numba.njit(cache=True)
+def _fill_profile(shape, scale, begin, edges, out):
+    """out[l] = fraction of a gamma(shape, scale) profile starting at ``begin`` in layer l; sums to 1 (or 0)."""
+    total = 0.0
+    for l in range(edges.shape[1]):
+        lo = max(edges[0, l] - begin, 0.0) / scale
+        hi = max(edges[1, l] - begin, 0.0) / scale
+        out[l] = _gammainc(shape, hi) - _gammainc(shape, lo) if hi > 0.0 else 0.0
+        total += out[l]
+    for l in range(edges.shape[1]):
+        out[l] = out[l] / total if total > 0.0 else 0.0
+
+
+@numba.njit(cache=True)
+def _profiles(shape, scale, begin, edges):
+    out = np.empty((shape.shape[0], edges.shape[1]))
+    for i in range(shape.shape[0]):
+        _fill_profile(shape[i], scale, begin[i], edges, out[i])
+    return out
+
+
 def _profile(shape: np.ndarray, scale: float, begin: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Fraction of a gamma(shape, scale) profile starting at depth ``begin`` in each layer.
 
@@ -91,16 +152,80 @@ def _profile(shape: np.ndarray, scale: float, begin: np.ndarray, edges: np.ndarr
         (n, 6) fractions; rows sum to 1 (the part in the gap or behind the last layer
         is shared out in proportion), or 0 where the profile starts behind the calorimeter.
     """
-    depth = np.maximum(edges.reshape(1, 12) - begin[:, None], 0.0) / scale
-    cdf = gammainc(np.repeat(shape, 12).reshape(-1, 12), depth)
-    frac = cdf[:, 6:] - cdf[:, :6]
-    total = frac.sum(axis=1, keepdims=True)
-    return np.divide(frac, total, out=np.zeros_like(frac), where=total > 0)
+    return _profiles(np.asarray(shape, np.float64), float(scale), np.asarray(begin, np.float64), np.asarray(edges, np.float64))
 
 
-def _smear(energy: np.ndarray, stochastic: float, constant: float, normal: np.ndarray) -> np.ndarray:
-    sigma = np.sqrt(stochastic**2 / np.maximum(energy, 1e-9) + constant**2)
-    return np.maximum(energy * (1.0 + sigma * normal), 0.0)
+@numba.njit(cache=True)
+def _smear(energy, stochastic, constant, normal):
+    sigma = math.sqrt(stochastic * stochastic / max(energy, 1e-9) + constant * constant)
+    return max(energy * (1.0 + sigma * normal), 0.0)
+
+
+@numba.njit(cache=True)
+def _deposit_kernel(px, py, pz, e, pid, charge, z0, normal, depth_int,
+                    r_mid, z_mid, barrel_abs_eta, abs_eta_max, field_tesla, x0_edges, l_edges, mips,
+                    em_stochastic, em_constant, em_width, had_stochastic, had_constant, had_width):
+    n = px.shape[0]
+    n_layers = r_mid.shape[0]
+    out_layer = np.empty(n * n_layers, dtype=np.int64)
+    out_eta = np.empty(n * n_layers)
+    out_phi = np.empty(n * n_layers)
+    out_e = np.empty(n * n_layers)
+    out_w = np.empty(n * n_layers)
+    out_p = np.empty(n * n_layers, dtype=np.int64)
+    eta_l = np.empty(n_layers)
+    phi_l = np.empty(n_layers)
+    energy = np.empty(n_layers)
+    width = np.empty(n_layers)
+    count = 0
+    for i in range(n):
+        apid = abs(pid[i])
+        if apid == 12 or apid == 14 or apid == 16 or apid == 1000022 or apid == 1000039:
+            continue
+        pt = math.hypot(px[i], py[i])
+        eta = math.asinh(pz[i] / max(pt, 1e-12))
+        phi = math.atan2(py[i], px[i])
+        crossing(pt, eta, phi, charge[i], z0[i], r_mid, z_mid, barrel_abs_eta, field_tesla, eta_l, phi_l)
+        if apid == 11 or apid == 22:
+            e_sm = _smear(e[i], em_stochastic, em_constant, normal[0, i])
+            t_max = math.log(max(e[i], 2 * _CRITICAL_ENERGY) / _CRITICAL_ENERGY) + (0.5 if apid == 22 else -0.5)
+            t_max = max(t_max * (1.0 + 0.1 * normal[1, i]), 0.1)
+            _fill_profile(_EM_B * t_max + 1.0, 1.0 / _EM_B, 0.0, x0_edges, energy)
+            for l in range(n_layers):
+                energy[l] *= e_sm
+                width[l] = em_width
+        elif apid == 13:
+            scale = max(1.0 + 0.2 * normal[0, i], 0.0)
+            for l in range(n_layers):
+                energy[l] = mips[l] * scale
+                width[l] = 0.2 * em_width
+        else:
+            e_sm = _smear(e[i], had_stochastic, had_constant, normal[0, i])
+            mip_sum = 0.0
+            for l in range(n_layers):
+                mip = mips[l] if (charge[i] != 0 and l_edges[1, l] <= depth_int[i]) else 0.0
+                width[l] = had_width[l]
+                energy[l] = mip
+                mip_sum += mip
+            if mip_sum > e_sm:
+                for l in range(n_layers):
+                    energy[l] *= e_sm / mip_sum
+                mip_sum = e_sm
+            shape = max(2.0 + 0.3 * math.log(max(e[i], 1e-3)), 1.2)
+            profile = np.empty(n_layers)
+            _fill_profile(shape, _HAD_SCALE, depth_int[i], l_edges, profile)
+            for l in range(n_layers):
+                energy[l] += (e_sm - mip_sum) * profile[l]
+        for l in range(n_layers):
+            if energy[l] > 0.0 and not math.isnan(phi_l[l]) and abs(eta_l[l]) < abs_eta_max:
+                out_layer[count] = l
+                out_eta[count] = eta_l[l]
+                out_phi[count] = phi_l[l]
+                out_e[count] = energy[l]
+                out_w[count] = width[l]
+                out_p[count] = i
+                count += 1
+    return out_layer[:count], out_eta[:count], out_phi[:count], out_e[:count], out_w[:count], out_p[:count]
 
 
 def particle_deposits(card: DetectorCard, px, py, pz, e, pid, charge, z0, rng: np.random.Generator) -> Deposits:
@@ -117,55 +242,32 @@ def particle_deposits(card: DetectorCard, px, py, pz, e, pid, charge, z0, rng: n
     Returns:
         The deposits, particle by particle and layer by layer.
     """
+    f64 = np.float64
     n = len(px)
-    apid = np.abs(pid)
-    pt = np.hypot(px, py)
-    eta = np.arcsinh(pz / np.maximum(pt, 1e-12))
-    phi = np.arctan2(py, px)
-    eta_layer, phi_layer = layer_crossing(card, pt, eta, phi, charge, z0)
-
-    is_em = (apid == 11) | (apid == 22)
-    is_mu = apid == 13
-    is_had = ~(is_em | is_mu | is_invisible(apid))
     normal = rng.standard_normal((2, n))
     depth_int = rng.exponential(1.0, n)
-    mips = np.array([layer.mip for layer in card.layers])
-    energy = np.zeros((n, 6))
-    width = np.zeros((n, 6))
-
-    # EM showers
-    em = np.flatnonzero(is_em)
-    e_em = _smear(e[em], card.ecal.stochastic, card.ecal.constant, normal[0, em])
-    t_max = np.log(np.maximum(e[em], 2 * _CRITICAL_ENERGY) / _CRITICAL_ENERGY) + np.where(apid[em] == 22, 0.5, -0.5)
-    t_max = np.maximum(t_max * (1.0 + 0.1 * normal[1, em]), 0.1)
-    x0_edges = _edges(card, "depth_x0", card.gap_depth_x0)
-    energy[em] = e_em[:, None] * _profile(_EM_B * t_max + 1.0, 1.0 / _EM_B, np.zeros(len(em)), x0_edges)
-    width[em] = card.ecal.lateral_width
-
-    # hadronic showers, MIP before the first interaction
-    had = np.flatnonzero(is_had)
-    e_had = _smear(e[had], card.hcal.stochastic, card.hcal.constant, normal[0, had])
-    l_edges = _edges(card, "depth_lambda", card.gap_depth_lambda)
-    crossed = (l_edges[1][None, :] <= depth_int[had, None]) & (charge[had] != 0)[:, None]
-    mip_part = np.where(crossed, mips[None, :], 0.0)
-    mip_part *= np.minimum(1.0, e_had / np.maximum(mip_part.sum(axis=1), 1e-12))[:, None]
-    shower_e = e_had - mip_part.sum(axis=1)
-    had_shape = np.maximum(2.0 + 0.3 * np.log(np.maximum(e[had], 1e-3)), 1.2)
-    energy[had] = mip_part + shower_e[:, None] * _profile(had_shape, 0.6, depth_int[had], l_edges)
-    width[had] = card.hcal.lateral_width * _HAD_ECAL_WIDTH
-
-    # muons
-    mu = np.flatnonzero(is_mu)
-    energy[mu] = mips[None, :] * np.maximum(1.0 + 0.2 * normal[0, mu], 0.0)[:, None]
-    width[mu] = 0.2 * card.ecal.lateral_width
-
-    keep = (energy > 0) & np.isfinite(phi_layer) & (np.abs(eta_layer) < card.abs_eta_max)
-    part, layer = np.nonzero(keep)
-    return Deposits(
-        layer=layer.astype(np.int64),
-        eta=eta_layer[part, layer],
-        phi=phi_layer[part, layer],
-        energy=energy[part, layer],
-        width=width[part, layer],
-        particle=part.astype(np.int64),
+    g = _card_arrays(card)
+    out = _deposit_kernel(
+        np.asarray(px, f64), np.asarray(py, f64), np.asarray(pz, f64), np.asarray(e, f64),
+        np.asarray(pid, np.int64), np.asarray(charge, f64), np.asarray(z0, f64), normal, depth_int,
+        g["r_mid"], g["z_mid"], float(card.barrel_abs_eta), float(card.abs_eta_max), float(card.field_tesla),
+        g["x0_edges"], g["l_edges"], g["mips"],
+        float(card.ecal.stochastic), float(card.ecal.constant), float(card.ecal.lateral_width),
+        float(card.hcal.stochastic), float(card.hcal.constant), card.hcal.lateral_width * _HAD_ECAL_WIDTH,
     )
+    return Deposits(*out)
+
+
+def _card_arrays(card: DetectorCard) -> dict[str, np.ndarray]:
+    """The card's per-layer numbers as arrays, computed once per card object (cards are read-only)."""
+    cached = card.__dict__.get("_calorimeter_arrays")
+    if cached is None:
+        cached = {
+            "r_mid": np.array([l.r_mid for l in card.layers]),
+            "z_mid": np.array([l.z_mid for l in card.layers]),
+            "x0_edges": _edges(card, "depth_x0", card.gap_depth_x0),
+            "l_edges": _edges(card, "depth_lambda", card.gap_depth_lambda),
+            "mips": np.array([l.mip for l in card.layers]),
+        }
+        card.__dict__["_calorimeter_arrays"] = cached
+    return cached

@@ -13,6 +13,9 @@ motion is a straight line in (r, z) from the production point.
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 from .card import DetectorCard
@@ -52,6 +55,39 @@ def cell_xyz(card: DetectorCard, layer: np.ndarray, eta: np.ndarray, phi: np.nda
     return rho * np.cos(phi), rho * np.sin(phi), z
 
 
+@numba.njit(cache=True)
+def crossing(pt, eta, phi, charge, z0, r_mid, z_mid, barrel_abs_eta, field_tesla, eta_out, phi_out):
+    """Numba kernel of :func:`layer_crossing` for one particle: fills eta_out, phi_out (6,)."""
+    sinh = math.sinh(eta)
+    for l in range(r_mid.shape[0]):
+        eta_l = math.asinh((z0 + r_mid[l] * sinh) / r_mid[l])
+        rho = r_mid[l]
+        if abs(eta_l) >= barrel_abs_eta and sinh != 0.0:
+            z_end = math.copysign(z_mid[l], eta)
+            rho = abs((z_end - z0) / sinh)
+            eta_l = math.asinh(z_end / rho)
+        turn = 0.0
+        if charge != 0:
+            bend = 0.3 * field_tesla * (rho * 1e-3) / (2.0 * pt)
+            if bend > 1.0:
+                eta_out[l] = np.nan
+                phi_out[l] = np.nan
+                continue
+            turn = math.asin(bend)
+        eta_out[l] = eta_l
+        phi_out[l] = (phi - charge * turn + math.pi) % (2.0 * math.pi) - math.pi
+
+
+@numba.njit(cache=True)
+def _crossings(pt, eta, phi, charge, z0, r_mid, z_mid, barrel_abs_eta, field_tesla):
+    n = pt.shape[0]
+    eta_out = np.empty((n, r_mid.shape[0]))
+    phi_out = np.empty((n, r_mid.shape[0]))
+    for i in range(n):
+        crossing(pt[i], eta[i], phi[i], charge[i], z0[i], r_mid, z_mid, barrel_abs_eta, field_tesla, eta_out[i], phi_out[i])
+    return eta_out, phi_out
+
+
 def layer_crossing(card: DetectorCard, pt, eta, phi, charge, z0) -> tuple[np.ndarray, np.ndarray]:
     """Where particles cross the middle of each calorimeter layer.
 
@@ -67,23 +103,9 @@ def layer_crossing(card: DetectorCard, pt, eta, phi, charge, z0) -> tuple[np.nda
         origin where the particle crosses each layer's mid radius (barrel) or mid
         abs(z) (endcap); NaN where a charged particle curls up before the layer.
     """
-    pt, eta, phi, z0 = (np.asarray(a, dtype=np.float64)[:, None] for a in (pt, eta, phi, z0))
-    charge = np.asarray(charge, dtype=np.float64)[:, None]
-    r_mid = np.array([l.r_mid for l in card.layers])[None, :]
-    z_mid = np.array([l.z_mid for l in card.layers])[None, :]
-    sinh = np.sinh(eta)
-    z_barrel = z0 + r_mid * sinh
-    eta_barrel = np.arcsinh(z_barrel / r_mid)
-    endcap = np.abs(eta_barrel) >= card.barrel_abs_eta
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z_end = np.sign(eta) * z_mid
-        rho_end = np.abs((z_end - z0) / sinh)
-        eta_end = np.arcsinh(z_end / rho_end)
-        rho = np.where(endcap, rho_end, r_mid)
-        eta_layer = np.where(endcap, eta_end, eta_barrel)
-        bend = 0.3 * card.field_tesla * (rho * 1e-3) / (2.0 * pt)
-        turn = np.where(bend <= 1.0, np.arcsin(np.minimum(bend, 1.0)), np.nan)
-        turn = np.where(charge == 0, 0.0, turn)
-    phi_layer = wrap_phi(phi - charge * turn)
-    eta_layer = np.where(np.isnan(phi_layer), np.nan, eta_layer)
-    return eta_layer, phi_layer
+    f64 = np.float64
+    return _crossings(
+        np.asarray(pt, f64), np.asarray(eta, f64), np.asarray(phi, f64), np.asarray(charge, f64), np.asarray(z0, f64),
+        np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
+        float(card.barrel_abs_eta), float(card.field_tesla),
+    )

@@ -17,15 +17,99 @@ A simplified version of the CMS / ATLAS particle-flow idea (CMS, arXiv 1706.0496
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 from .card import DetectorCard
-from .geometry import wrap_phi
 
 __all__ = ["CHARGED_MASS", "particle_flow"]
 
 #: Mass (GeV) given to a charged candidate by its type.
 CHARGED_MASS = {11: 0.000511, 13: 0.10566, 211: 0.13957}
+_MASSES = np.array([CHARGED_MASS[11], CHARGED_MASS[13], CHARGED_MASS[211]])
+
+
+@numba.njit(cache=True)
+def _wrap(phi):
+    return (phi + math.pi) % (2.0 * math.pi) - math.pi
+
+
+@numba.njit(cache=True)
+def _flow_kernel(t_pt, t_eta, t_phi, t_charge, t_d0, t_z0, t_pid, t_cluster,
+                 c_eta, c_phi, c_layer, c_energy, c_cluster, n_clusters, jet_eta, jet_phi, radius,
+                 mip_sum, em_a, em_c, had_a, had_c, e_min, nsigma, photon_fraction, masses):
+    n_t = t_pt.shape[0]
+    cl_expected = np.zeros(n_clusters)
+    cl_variance = np.zeros(n_clusters)
+    for t in range(n_t):
+        if t_cluster[t] < 0:
+            continue
+        p = t_pt[t] * math.cosh(t_eta[t])
+        if t_pid[t] == 13:
+            cl_expected[t_cluster[t]] += mip_sum
+        else:
+            a, c = (em_a, em_c) if t_pid[t] == 11 else (had_a, had_c)
+            cl_expected[t_cluster[t]] += p
+            cl_variance[t_cluster[t]] += a * a * p + (c * p) ** 2
+    cl_energy = np.zeros(n_clusters)
+    cl_ecal = np.zeros(n_clusters)
+    cl_weight = np.zeros(n_clusters)
+    cl_eta = np.zeros(n_clusters)
+    cl_dphi = np.zeros(n_clusters)
+    for i in range(c_energy.shape[0]):
+        k = c_cluster[i]
+        cl_energy[k] += c_energy[i]
+        if c_layer[i] < 3:
+            cl_ecal[k] += c_energy[i]
+        w = max(c_energy[i], 0.0)
+        cl_weight[k] += w
+        cl_eta[k] += w * c_eta[i]
+        cl_dphi[k] += w * _wrap(c_phi[i] - jet_phi)
+
+    n_out = n_t + n_clusters
+    px = np.empty(n_out, dtype=np.float32)
+    py = np.empty(n_out, dtype=np.float32)
+    pz = np.empty(n_out, dtype=np.float32)
+    energy = np.empty(n_out, dtype=np.float32)
+    pid = np.empty(n_out, dtype=np.int32)
+    charge = np.empty(n_out, dtype=np.int8)
+    d0 = np.empty(n_out, dtype=np.float32)
+    dz = np.empty(n_out, dtype=np.float32)
+    count = 0
+    for t in range(n_t):
+        if math.hypot(t_eta[t] - jet_eta, _wrap(t_phi[t] - jet_phi)) >= radius:
+            continue
+        mass = masses[0] if t_pid[t] == 11 else (masses[1] if t_pid[t] == 13 else masses[2])
+        px[count] = t_pt[t] * math.cos(t_phi[t])
+        py[count] = t_pt[t] * math.sin(t_phi[t])
+        pz[count] = t_pt[t] * math.sinh(t_eta[t])
+        energy[count] = math.sqrt((t_pt[t] * math.cosh(t_eta[t])) ** 2 + mass * mass)
+        pid[count] = t_pid[t]
+        charge[count] = t_charge[t]
+        d0[count] = t_d0[t]
+        dz[count] = t_z0[t]
+        count += 1
+    for k in range(n_clusters):
+        residual = cl_energy[k] - cl_expected[k]
+        if cl_weight[k] <= 0.0 or residual <= e_min or residual <= nsigma * math.sqrt(cl_variance[k]):
+            continue
+        eta = cl_eta[k] / cl_weight[k]
+        phi = _wrap(jet_phi + cl_dphi[k] / cl_weight[k])
+        if math.hypot(eta - jet_eta, _wrap(phi - jet_phi)) >= radius:
+            continue
+        pt = residual / math.cosh(eta)
+        px[count] = pt * math.cos(phi)
+        py[count] = pt * math.sin(phi)
+        pz[count] = pt * math.sinh(eta)
+        energy[count] = residual
+        pid[count] = 22 if cl_ecal[k] >= photon_fraction * cl_energy[k] else 130
+        charge[count] = 0
+        d0[count] = 0.0
+        dz[count] = 0.0
+        count += 1
+    return px[:count], py[:count], pz[:count], energy[:count], pid[:count], charge[:count], d0[:count], dz[:count]
 
 
 def particle_flow(
@@ -47,52 +131,17 @@ def particle_flow(
     Returns:
         The schema's ``pflow`` columns (``pfc_px`` ... ``pfc_dz``), charged candidates first.
     """
+    f64 = np.float64
     pf = card.pflow
-    p = track_pt * np.cosh(track_eta)
-    mass = np.where(track_pid == 11, CHARGED_MASS[11], np.where(track_pid == 13, CHARGED_MASS[13], CHARGED_MASS[211]))
-    in_cone = np.hypot(track_eta - jet_eta, wrap_phi(track_phi - jet_phi)) < radius
-
-    mip_sum = sum(layer.mip for layer in card.layers)
-    expected = np.where(track_pid == 13, mip_sum, p)
-    response = np.where(track_pid == 11, 1, 0)
-    a = np.where(response == 1, card.ecal.stochastic, card.hcal.stochastic)
-    c = np.where(response == 1, card.ecal.constant, card.hcal.constant)
-    variance = np.where(track_pid == 13, 0.0, a**2 * p + (c * p) ** 2)
-    matched = track_cluster >= 0
-    cl_expected = np.bincount(track_cluster[matched], expected[matched], minlength=n_clusters)
-    cl_variance = np.bincount(track_cluster[matched], variance[matched], minlength=n_clusters)
-
-    cl_energy = np.bincount(cell_cluster, cell_energy, minlength=n_clusters)
-    cl_ecal = np.bincount(cell_cluster, np.where(cell_layer < 3, cell_energy, 0.0), minlength=n_clusters)
-    weight = np.maximum(cell_energy, 0.0)
-    cl_weight = np.bincount(cell_cluster, weight, minlength=n_clusters)
-    safe = np.where(cl_weight > 0, cl_weight, 1.0)
-    cl_eta = np.bincount(cell_cluster, weight * cell_eta, minlength=n_clusters) / safe
-    cl_phi = jet_phi + np.bincount(cell_cluster, weight * wrap_phi(cell_phi - jet_phi), minlength=n_clusters) / safe
-    residual = cl_energy - cl_expected
-    neutral = (
-        (cl_weight > 0)
-        & (residual > pf.neutral_e_min)
-        & (residual > pf.neutral_nsigma * np.sqrt(cl_variance))
-        & (np.hypot(cl_eta - jet_eta, wrap_phi(cl_phi - jet_phi)) < radius)
+    out = _flow_kernel(
+        np.asarray(track_pt, f64), np.asarray(track_eta, f64), np.asarray(track_phi, f64),
+        np.asarray(track_charge, np.int64), np.asarray(track_d0, f64), np.asarray(track_z0, f64),
+        np.asarray(track_pid, np.int64), np.asarray(track_cluster, np.int64),
+        np.asarray(cell_eta, f64), np.asarray(cell_phi, f64), np.asarray(cell_layer, np.int64),
+        np.asarray(cell_energy, f64), np.asarray(cell_cluster, np.int64), int(n_clusters),
+        float(jet_eta), float(jet_phi), float(radius), float(sum(layer.mip for layer in card.layers)),
+        float(card.ecal.stochastic), float(card.ecal.constant), float(card.hcal.stochastic), float(card.hcal.constant),
+        float(pf.neutral_e_min), float(pf.neutral_nsigma), float(pf.photon_em_fraction), _MASSES,
     )
-    n_e, n_eta, n_phi = residual[neutral], cl_eta[neutral], wrap_phi(cl_phi[neutral])
-    n_pid = np.where(cl_ecal[neutral] >= pf.photon_em_fraction * cl_energy[neutral], 22, 130)
-
-    t_pt, t_eta, t_phi = track_pt[in_cone], track_eta[in_cone], track_phi[in_cone]
-    n_pt = n_e / np.cosh(n_eta)
-    pt = np.concatenate([t_pt, n_pt])
-    eta = np.concatenate([t_eta, n_eta])
-    phi = np.concatenate([t_phi, n_phi])
-    energy = np.concatenate([np.sqrt((t_pt * np.cosh(t_eta)) ** 2 + mass[in_cone] ** 2), n_e])
-    zeros = np.zeros(len(n_e))
-    return {
-        "pfc_px": (pt * np.cos(phi)).astype(np.float32),
-        "pfc_py": (pt * np.sin(phi)).astype(np.float32),
-        "pfc_pz": (pt * np.sinh(eta)).astype(np.float32),
-        "pfc_energy": energy.astype(np.float32),
-        "pfc_pid": np.concatenate([track_pid[in_cone], n_pid]).astype(np.int32),
-        "pfc_charge": np.concatenate([track_charge[in_cone], zeros]).astype(np.int8),
-        "pfc_d0": np.concatenate([track_d0[in_cone], zeros]).astype(np.float32),
-        "pfc_dz": np.concatenate([track_z0[in_cone], zeros]).astype(np.float32),
-    }
+    names = ("pfc_px", "pfc_py", "pfc_pz", "pfc_energy", "pfc_pid", "pfc_charge", "pfc_d0", "pfc_dz")
+    return dict(zip(names, out))

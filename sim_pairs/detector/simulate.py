@@ -7,15 +7,17 @@ section 1), the same ``rng`` state gives the same bytes.
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 from ..event import Particles
-from .calorimeter import is_invisible, particle_deposits
+from .calorimeter import particle_deposits
 from .card import DetectorCard
-from .geometry import cell_centre, cell_xyz, wrap_phi
 from .pflow import particle_flow
 from .topo_cluster import simulate_cells
-from .tracker import impact_parameters, reconstruct_tracks
+from .tracker import reconstruct_tracks
 
 __all__ = ["simulate_jet"]
 
@@ -55,48 +57,33 @@ def simulate_jet(
         layer), ``pfc_*`` (n_candidates,), with the schema's dtypes.
     """
     half_width = radius + card.window_margin
-    particle_reach = half_width + _BEND_ALLOWANCE
-    pt = np.hypot(final.px, final.py)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.arcsinh(final.pz / np.maximum(pt, 1e-12))
-    phi = np.arctan2(final.py, final.px)
-    near = (
-        (pt > 0)
-        & (np.hypot(eta - jet_eta, wrap_phi(phi - jet_phi)) < particle_reach)
-        & ~is_invisible(np.abs(final.pid))
-    )
-    p = final.select(near)
-    px, py, pz, e = (np.asarray(a, dtype=np.float64) for a in (p.px, p.py, p.pz, p.e))
-    charge = np.asarray(p.charge, dtype=np.int64)
-    vx, vy, vz = (np.asarray(a, dtype=np.float64) for a in (p.vx, p.vy, p.vz))
+    idx, z0 = _near_jet(final.px, final.py, final.pz, final.vx, final.vy, final.vz, np.asarray(final.pid, np.int64),
+                        float(jet_eta), float(jet_phi), half_width + _BEND_ALLOWANCE)
+    px, py, pz, e = final.px[idx], final.py[idx], final.pz[idx], final.e[idx]
+    pid, charge = final.pid[idx], np.asarray(final.charge, np.int64)[idx]
 
-    tracks = reconstruct_tracks(card, px, py, pz, charge, vx, vy, vz, rng)
-    _, z0 = impact_parameters(vx, vy, vz, px, py, pz)
-    deposits = particle_deposits(card, px, py, pz, e, p.pid, charge, z0, rng)
+    tracks = reconstruct_tracks(card, px, py, pz, charge, final.vx[idx], final.vy[idx], final.vz[idx], rng)
+    deposits = particle_deposits(card, px, py, pz, e, pid, charge, z0, rng)
     cells = simulate_cells(card, deposits, jet_eta, jet_phi, half_width, tracks.eta_layer, tracks.phi_layer, rng)
 
-    n_per_layer = np.array([layer.n_cells for layer in card.layers])[cells.layer]
-    cell_eta, cell_phi = cell_centre(n_per_layer, cells.ieta, cells.iphi)
-    apid = np.abs(p.pid[tracks.particle])
+    apid = np.abs(pid[tracks.particle])
     track_pid = np.where(apid == 11, 11, np.where(apid == 13, 13, 211))
     pflow = particle_flow(
         card, tracks.pt, tracks.eta, tracks.phi, tracks.charge, tracks.d0, tracks.z0, track_pid, cells.track_cluster,
-        cell_eta, cell_phi, cells.layer, cells.energy, cells.cluster, cells.n_clusters,
+        cells.eta, cells.phi, cells.layer, cells.energy, cells.cluster, cells.n_clusters,
         jet_eta, jet_phi, radius,
     )
 
-    in_jet = np.hypot(cell_eta - jet_eta, wrap_phi(cell_phi - jet_phi)) < radius
-    cell_eta, cell_phi, layer = cell_eta[in_jet], cell_phi[in_jet], cells.layer[in_jet]
-    x, y, z = cell_xyz(card, layer, cell_eta, cell_phi)
-    t_in = np.hypot(tracks.eta - jet_eta, wrap_phi(tracks.phi - jet_phi)) < radius
+    in_jet = _in_cone(cells.eta, cells.phi, jet_eta, jet_phi, radius)
+    t_in = _in_cone(tracks.eta, tracks.phi, jet_eta, jet_phi, radius)
     f32 = np.float32
     out = {
-        "cell_layer": layer.astype(np.int8),
-        "cell_eta": cell_eta.astype(f32),
-        "cell_phi": cell_phi.astype(f32),
-        "cell_x": x.astype(f32),
-        "cell_y": y.astype(f32),
-        "cell_z": z.astype(f32),
+        "cell_layer": cells.layer[in_jet].astype(np.int8),
+        "cell_eta": cells.eta[in_jet].astype(f32),
+        "cell_phi": cells.phi[in_jet].astype(f32),
+        "cell_x": cells.x[in_jet].astype(f32),
+        "cell_y": cells.y[in_jet].astype(f32),
+        "cell_z": cells.z[in_jet].astype(f32),
         "cell_energy": cells.energy[in_jet].astype(f32),
         "track_pt": tracks.pt[t_in].astype(f32),
         "track_eta": tracks.eta[t_in].astype(f32),
@@ -108,4 +95,38 @@ def simulate_jet(
         "track_phi_layer": tracks.phi_layer[t_in].astype(f32),
     }
     out.update(pflow)
+    return out
+
+
+@numba.njit(cache=True)
+def _near_jet(px, py, pz, vx, vy, vz, pid, jet_eta, jet_phi, reach):
+    """Indices of visible particles within dR < reach of the axis, and their straight-line z0 (mm)."""
+    n = px.shape[0]
+    idx = np.empty(n, dtype=np.int64)
+    z0 = np.empty(n)
+    count = 0
+    for i in range(n):
+        apid = abs(pid[i])
+        if apid == 12 or apid == 14 or apid == 16 or apid == 1000022 or apid == 1000039:
+            continue
+        pt2 = px[i] * px[i] + py[i] * py[i]
+        if pt2 <= 0.0:
+            continue
+        pt = math.sqrt(pt2)
+        deta = math.asinh(pz[i] / pt) - jet_eta
+        dphi = (math.atan2(py[i], px[i]) - jet_phi + math.pi) % (2.0 * math.pi) - math.pi
+        if deta * deta + dphi * dphi >= reach * reach:
+            continue
+        idx[count] = i
+        z0[count] = vz[i] - (vx[i] * px[i] + vy[i] * py[i]) * pz[i] / pt2
+        count += 1
+    return idx[:count], z0[:count]
+
+
+@numba.njit(cache=True)
+def _in_cone(eta, phi, jet_eta, jet_phi, radius):
+    out = np.empty(eta.shape[0], dtype=np.bool_)
+    for i in range(eta.shape[0]):
+        dphi = (phi[i] - jet_phi + math.pi) % (2.0 * math.pi) - math.pi
+        out[i] = (eta[i] - jet_eta) ** 2 + dphi * dphi < radius * radius
     return out

@@ -7,7 +7,9 @@ half-width ``radius + window_margin``; a cluster cannot grow past the window edg
    Gaussian profile of the card's lateral width, integrated exactly over each cell
    (error functions) out to 2.5 widths (at most 6 cells each side); cells that would
    get less than 1e-3 of the deposit or less than 0.1 sigma of noise are skipped and
-   the rest renormalised, so the deposit's energy is conserved exactly. Shower-to-shower
+   the rest renormalised, so the deposit's energy is conserved exactly. A deposit
+   smaller than the layer's noise sigma (about half the deposits of a jet, 0.1% of
+   its energy: profile tails, soft particles) goes into the cell it points at. Shower-to-shower
    fluctuations enter through the profile's centre, which is displaced by a Gaussian
    of sigma width / sqrt(spots_per_deposit): the centroid fluctuation of a shower
    made of that many independent energy spots.
@@ -56,14 +58,16 @@ _MAX_HALF = 6  # cells on each side of a deposit's centre cell that its profile 
 _CUT_SIGMAS = 2.5  # profile integrated out to this many widths, then renormalised
 _MIN_FRACTION = 1e-3  # cells getting less than this fraction of a deposit are skipped...
 _MIN_NOISE_FRACTION = 0.1  # ...or less than this fraction of the layer's noise sigma
+_POINT_NOISE_FRACTION = 1.0  # deposits below this many noise sigmas go into one cell, unspread
 
 
 @dataclass
 class Cells:
     """Cells kept by topo-clustering in the window (arrays of length n_cells).
 
-    ``cluster`` numbers the clusters 0..n_clusters-1; ``track_cluster`` is, per track,
-    the cluster it points at (-1 for none).
+    ``ieta``, ``iphi`` are the cell's bins in its layer, ``eta``, ``phi``, ``x``, ``y``,
+    ``z`` (mm) its centre; ``cluster`` numbers the clusters 0..n_clusters-1;
+    ``track_cluster`` is, per track, the cluster it points at (-1 for none).
     """
 
     layer: np.ndarray
@@ -73,6 +77,11 @@ class Cells:
     cluster: np.ndarray
     n_clusters: int
     track_cluster: np.ndarray
+    eta: np.ndarray
+    phi: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
 
 
 def seed_probability(threshold: float) -> float:
@@ -127,7 +136,7 @@ def _noise_at(c, layer_of, sigma, noise, drawn, seed_thr):
 @numba.njit(cache=True, error_model="numpy")
 def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
             dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots,
-            seed_thr, nbr_thr, bnd_thr, q_seed, trk_eta, trk_phi, match_order):
+            seed_thr, nbr_thr, bnd_thr, q_seed, trk_eta, trk_phi, match_order, r_mid, z_mid, barrel_abs_eta):
     np.random.seed(seed)
     n_layers = n_cells.shape[0]
     offset = np.zeros(n_layers + 1, dtype=np.int64)
@@ -153,6 +162,19 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
         deta = ETA_SPAN / n_cells[l]
         dphi = 2.0 * np.pi / n_cells[l]
         width = dep_width[d]
+        if dep_e[d] < _POINT_NOISE_FRACTION * sigma[l]:
+            geta = int(math.floor((dep_eta[d] + 0.5 * ETA_SPAN) / deta))
+            gphi = int(math.floor((dep_phi[d] + np.pi) / dphi)) % n_cells[l]
+            c = _local(l, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+            if c >= 0:
+                signal[c] += dep_e[d]
+                if not candidate[c]:
+                    candidate[c] = True
+                    if n_cand == cand_list.shape[0]:
+                        cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
+                    cand_list[n_cand] = c
+                    n_cand += 1
+            continue
         jitter = width / math.sqrt(n_spots)
         eta0 = dep_eta[d] + jitter * np.random.standard_normal()
         phi0 = dep_phi[d] + jitter * np.random.standard_normal()
@@ -317,6 +339,7 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
     out_phi = np.empty(n_kept, dtype=np.int64)
     out_e = np.empty(n_kept)
     out_label = np.empty(n_kept, dtype=np.int64)
+    centre = np.empty((5, n_kept))
     for i in range(n_kept):
         c = kept[i]
         l = layer_of[c]
@@ -326,6 +349,19 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
         out_phi[i] = (lo_phi[l] + rel % n_phi[l]) % n_cells[l]
         out_e[i] = signal[c] + noise[c]
         out_label[i] = label[c]
+        eta = -0.5 * ETA_SPAN + (out_eta[i] + 0.5) * ETA_SPAN / n_cells[l]
+        phi = -np.pi + (out_phi[i] + 0.5) * 2.0 * np.pi / n_cells[l]
+        if abs(eta) < barrel_abs_eta:
+            rho = r_mid[l]
+            z = rho * math.sinh(eta)
+        else:
+            z = math.copysign(z_mid[l], eta)
+            rho = z_mid[l] / abs(math.sinh(eta))
+        centre[0, i] = eta
+        centre[1, i] = phi
+        centre[2, i] = rho * math.cos(phi)
+        centre[3, i] = rho * math.sin(phi)
+        centre[4, i] = z
 
     track_cluster = np.full(trk_eta.shape[0], -1, dtype=np.int64)
     for t in range(trk_eta.shape[0]):
@@ -338,7 +374,7 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
             if c >= 0 and label[c] >= 0:
                 track_cluster[t] = label[c]
                 break
-    return out_layer, out_eta, out_phi, out_e, out_label, n_clusters, track_cluster
+    return out_layer, out_eta, out_phi, out_e, out_label, n_clusters, track_cluster, centre
 
 
 def _window(card: DetectorCard, jet_eta: float, jet_phi: float, half_width: float):
@@ -390,7 +426,8 @@ def simulate_cells(
         float(topo.seed), float(topo.neighbour), float(topo.boundary), seed_probability(topo.seed),
         np.ascontiguousarray(track_eta_layer, dtype=np.float64).reshape(-1, 6),
         np.ascontiguousarray(track_phi_layer, dtype=np.float64).reshape(-1, 6),
-        _MATCH_ORDER,
+        _MATCH_ORDER, np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
+        float(card.barrel_abs_eta),
     )
-    layer, ieta, iphi, energy, cluster, n_clusters, track_cluster = out
-    return Cells(layer, ieta, iphi, energy, cluster, int(n_clusters), track_cluster)
+    layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, centre = out
+    return Cells(layer, ieta, iphi, energy, cluster, int(n_clusters), track_cluster, *centre)

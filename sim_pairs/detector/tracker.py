@@ -13,12 +13,14 @@ the few mm of a decay length): d0 = (vx py - vy px) / pT, z0 = vz - (vx px + vy 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .card import DetectorCard
-from .geometry import layer_crossing, wrap_phi
+from .geometry import crossing
 
 __all__ = ["Tracks", "impact_parameters", "reconstruct_tracks"]
 
@@ -53,6 +55,53 @@ def impact_parameters(vx, vy, vz, px, py, pz) -> tuple[np.ndarray, np.ndarray]:
     return d0, z0
 
 
+@numba.njit(cache=True)
+def _track_kernel(px, py, pz, charge, vx, vy, vz, uniform, normal, max_rho, pt_min, abs_eta_max, efficiency,
+                  pt_slope, pt_constant, d0_constant, d0_slope, z0_constant, z0_slope, angle_resolution,
+                  r_mid, z_mid, barrel_abs_eta, field_tesla):
+    n = px.shape[0]
+    n_layers = r_mid.shape[0]
+    pt_out = np.empty(n)
+    eta_out = np.empty(n)
+    phi_out = np.empty(n)
+    q_out = np.empty(n, dtype=np.int8)
+    d0_out = np.empty(n)
+    z0_out = np.empty(n)
+    eta_layer = np.empty((n, n_layers))
+    phi_layer = np.empty((n, n_layers))
+    particle = np.empty(n, dtype=np.int64)
+    count = 0
+    for i in range(n):
+        if charge[i] == 0:
+            continue
+        pt2 = px[i] * px[i] + py[i] * py[i]
+        pt = math.sqrt(pt2)
+        if pt <= pt_min:
+            continue
+        eta = math.asinh(pz[i] / pt)
+        if abs(eta) >= abs_eta_max or math.hypot(vx[i], vy[i]) >= max_rho or uniform[i] >= efficiency:
+            continue
+        d0 = (vx[i] * py[i] - vy[i] * px[i]) / pt
+        z0 = vz[i] - (vx[i] * px[i] + vy[i] * py[i]) * pz[i] / pt2
+        rel = math.hypot(pt_slope * pt, pt_constant)
+        pt_reco = pt / abs(1.0 + rel * normal[0, i])
+        eta_reco = eta + angle_resolution * normal[1, i]
+        phi_reco = (math.atan2(py[i], px[i]) + angle_resolution * normal[2, i] + math.pi) % (2.0 * math.pi) - math.pi
+        z0_reco = z0 + math.hypot(z0_constant, z0_slope / pt) * normal[4, i]
+        pt_out[count] = pt_reco
+        eta_out[count] = eta_reco
+        phi_out[count] = phi_reco
+        q_out[count] = charge[i]
+        d0_out[count] = d0 + math.hypot(d0_constant, d0_slope / pt) * normal[3, i]
+        z0_out[count] = z0_reco
+        crossing(pt_reco, eta_reco, phi_reco, charge[i], z0_reco, r_mid, z_mid, barrel_abs_eta, field_tesla,
+                 eta_layer[count], phi_layer[count])
+        particle[count] = i
+        count += 1
+    return (pt_out[:count], eta_out[:count], phi_out[:count], q_out[:count], d0_out[:count], z0_out[:count],
+            eta_layer[:count], phi_layer[:count], particle[:count])
+
+
 def reconstruct_tracks(card: DetectorCard, px, py, pz, charge, vx, vy, vz, rng: np.random.Generator) -> Tracks:
     """Tracks from charged truth particles.
 
@@ -67,28 +116,23 @@ def reconstruct_tracks(card: DetectorCard, px, py, pz, charge, vx, vy, vz, rng: 
         The reconstructed tracks with their truth particle index.
     """
     t = card.tracker
-    pt = np.hypot(px, py)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.arcsinh(pz / np.maximum(pt, 1e-12))
-    rho = np.hypot(vx, vy)
-    max_rho = t.layer_radii[len(t.layer_radii) - t.min_hits]
-    n = len(pt)
-    accepted = (charge != 0) & (pt > t.pt_min) & (np.abs(eta) < t.abs_eta_max) & (rho < max_rho)
-    found = accepted & (rng.random(n) < t.efficiency)
-    idx = np.flatnonzero(found)
-    pt, eta = pt[idx], eta[idx]
-    phi = np.arctan2(py[idx], px[idx])
-    q = charge[idx].astype(np.int8)
-    d0, z0 = impact_parameters(vx[idx], vy[idx], vz[idx], px[idx], py[idx], pz[idx])
-    noise = rng.standard_normal((5, len(idx)))
-    rel = np.hypot(t.pt_slope * pt, t.pt_constant)
-    pt_reco = pt / np.abs(1.0 + rel * noise[0])
-    eta_reco = eta + t.angle_resolution * noise[1]
-    phi_reco = wrap_phi(phi + t.angle_resolution * noise[2])
-    d0_reco = d0 + np.hypot(t.d0_constant, t.d0_slope / pt) * noise[3]
-    z0_reco = z0 + np.hypot(t.z0_constant, t.z0_slope / pt) * noise[4]
-    eta_layer, phi_layer = layer_crossing(card, pt_reco, eta_reco, phi_reco, q, z0_reco)
-    return Tracks(
-        pt=pt_reco, eta=eta_reco, phi=phi_reco, charge=q, d0=d0_reco, z0=z0_reco,
-        eta_layer=eta_layer, phi_layer=phi_layer, particle=idx,
+    f64 = np.float64
+    n = len(px)
+    uniform = rng.random(n)
+    normal = rng.standard_normal((5, n))
+    out = _track_kernel(
+        np.asarray(px, f64), np.asarray(py, f64), np.asarray(pz, f64), np.asarray(charge, np.int64),
+        np.asarray(vx, f64), np.asarray(vy, f64), np.asarray(vz, f64), uniform, normal,
+        float(t.layer_radii[len(t.layer_radii) - t.min_hits]), float(t.pt_min), float(t.abs_eta_max), float(t.efficiency),
+        float(t.pt_slope), float(t.pt_constant), float(t.d0_constant), float(t.d0_slope), float(t.z0_constant),
+        float(t.z0_slope), float(t.angle_resolution),
+        _layer_mids(card, "r_mid"), _layer_mids(card, "z_mid"), float(card.barrel_abs_eta), float(card.field_tesla),
     )
+    return Tracks(*out)
+
+
+def _layer_mids(card: DetectorCard, attr: str) -> np.ndarray:
+    key = f"_tracker_{attr}"
+    if key not in card.__dict__:
+        card.__dict__[key] = np.array([getattr(l, attr) for l in card.layers])
+    return card.__dict__[key]
