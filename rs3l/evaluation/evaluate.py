@@ -107,6 +107,16 @@ def _run_dir(path: Path, settings: dict) -> bool:
     return False
 
 
+def _log_headlines(name: str, summary: dict) -> None:
+    from .summary import headline
+
+    label = {"binary": "AUC", "multiclass": "accuracy", "regression": "resolution"}[summary["kind"]]
+    for tagger, by_fraction in summary["results"].items():
+        values = ", ".join(f"{f}: {headline(summary['kind'], e['nominal']) or float('nan'):.4g}"
+                           for f, e in by_fraction.items())
+        log.info("task %s, %s: %s by label fraction {%s}", name, tagger, label, values)
+
+
 def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str | Path, *, device: str = "auto") -> dict:
     """Evaluate a pre-trained backbone and write the report.
 
@@ -160,7 +170,8 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
     metrics = {"schema": "rs3l-metrics/1", "rs3l_version": __version__, "data_dir": str(data_dir),
                "model_dir": str(model_dir), "nominal_view": ecfg.nominal_view, "views": views,
                "taggers": [f"{m}_{h}" for m, h in ecfg.taggers], "label_fractions": list(ecfg.label_fractions),
-               "signal_efficiencies": list(ecfg.signal_efficiencies), "training": {}, "tasks": {}}
+               "signal_efficiencies": list(ecfg.signal_efficiencies), "bootstrap": ecfg.bootstrap,
+               "confidence": ecfg.confidence, "training": {}, "tasks": {}}
     figures: dict[str, list] = {}
     for task in tasks:
         target = TaskTarget(task, contract.labels, present)
@@ -174,7 +185,7 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
                 settings = {**settings_base, "task": task.name, "tagger": tagger, "fraction": fraction,
                             "target": target.state()}
                 resume = _run_dir(run, settings)
-                log.info("task %s: training %s on %g of the labels -> %s", task.name, tagger, fraction, run)
+                log.info("task %s: training %s on %s of the labelled jets -> %s", task.name, tagger, f"{fraction:.0%}", run)
                 torch.manual_seed(ecfg.seed)
                 head = build_head(head_kind, backbone.embedding_dim, target.out_dim, ecfg.mlp_hidden)
                 common = dict(out_dir=run, fraction=fraction, device=device, seed=ecfg.seed, resume=resume,
@@ -221,6 +232,7 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
                                  kind=task.kind, classes=target.classes)
         columns, info = read_predictions(path)  # every number below comes from the saved file
         metrics["tasks"][task.name] = summarise_task(columns, info, ecfg)
+        _log_headlines(task.name, metrics["tasks"][task.name])
         figures[task.name] = task_figures(columns, info, metrics["tasks"][task.name], out_dir / "plots",
                                           nominal=ecfg.nominal_view, formats=ecfg.plot_formats)
     if ecfg.tsne_samples and "test" in emb and len(emb["test"]) >= 4:

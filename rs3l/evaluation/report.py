@@ -59,16 +59,18 @@ def _fmt(value, digits=3) -> str:
     return f"{value:.{digits}g}" if isinstance(value, float) else html.escape(str(value))
 
 
-def _with_interval(entry) -> str:
+def _with_interval(entry, *, none: str = "&ndash;") -> str:
+    """value [low, high]; ``none`` shows a null value or bound (rejections: infinite)."""
     if not isinstance(entry, dict):
         return _fmt(entry)
-    text = _fmt(entry.get("value"))
-    if entry.get("low") is not None and entry.get("high") is not None:
-        text += f" <small>[{_fmt(entry['low'])}, {_fmt(entry['high'])}]</small>"
+    show = lambda v: none if v is None else _fmt(v)  # noqa: E731
+    text = show(entry.get("value"))
+    if entry.get("std") is not None:
+        text += f" <small>[{show(entry.get('low'))}, {show(entry.get('high'))}]</small>"
     return text
 
 
-def _task_table(name: str, task: dict, nominal: str) -> str:
+def _task_table(name: str, task: dict, nominal: str, confidence: float | None = None) -> str:
     results = task["results"]
     if not results:
         return "<p>No taggers were trained.</p>"
@@ -94,20 +96,25 @@ def _task_table(name: str, task: dict, nominal: str) -> str:
         if task["kind"] == "regression":
             cells = [_fmt(nom.get("inclusive", {}).get(c)) for c in metric_cols]
         else:
-            cells = [_with_interval(nom.get(c)) for c in metric_cols]
+            # a null rejection is an infinite one: no background jet passes the cut
+            cells = [_with_interval(nom.get(c), none="&infin;" if c.startswith("rejection") else "&ndash;")
+                     for c in metric_cols]
         rob = entry.get("robustness") or {}
         cells += [_fmt(rob.get(v, {}).get("wasserstein", {}).get(c)) for v, c in rob_cols]
         title = TAGGER_TITLES.get(tagger, tagger)
         rows.append(f"<tr><td>{html.escape(title)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     caption = (f"{html.escape(name)} ({task['kind']}), label fraction {full}; metrics on the '{html.escape(nominal)}' "
-               f"test jets; W<sub>1</sub>: Wasserstein-1 distance of the output on each view to '{html.escape(nominal)}', "
-               f"per true class (lower is more robust).")
+               f"test jets" + (f", {confidence:.0%} bootstrap intervals in brackets" if confidence else ""))
+    if rob_cols:
+        caption += (f"; W<sub>1</sub>: Wasserstein-1 distance of the output on each view to '{html.escape(nominal)}', "
+                    f"per true class (lower is more robust)")
+    caption += "."
     return (f"<table><caption>{caption}</caption><tr><th>tagger</th>{head}</tr>{''.join(rows)}</table>")
 
 
 def _ratio_table(task: dict) -> str:
     ratio = task.get("robustness_ratio") or {}
-    if not ratio:
+    if not any(by_view for by_view in ratio.values()):
         return ""
     rows = []
     for tagger, by_view in ratio.items():
@@ -156,7 +163,7 @@ def write_report(metrics: dict, out_dir: str | Path, figures: dict | None = None
              f"<code>predictions/*.parquet</code>; all of them are in <code>metrics.json</code>.</p>"]
     for name, task in metrics.get("tasks", {}).items():
         parts.append(f"<h2>{html.escape(name)}</h2>")
-        parts.append(_task_table(name, task, nominal))
+        parts.append(_task_table(name, task, nominal, metrics.get("confidence")))
         parts.append(_ratio_table(task))
         parts += [_image(p, out_dir) for p in figures.get(name, [])]
     for section, paths in figures.items():
