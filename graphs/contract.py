@@ -160,6 +160,8 @@ class DataContract:
             raise ValueError(f"labels must be a non-empty list without repeats, got {self.labels}")
         if self.pairing == "jetclr" and not self.augment.any:
             raise ValueError("pairing 'jetclr' needs at least one augmentation switched on under 'augment'")
+        if self.augment.any and self.graph == "detector":
+            raise ValueError("augment: JetCLR augmentations act on constituents; they need graph 'particles' or 'pflow'")
         if self.pairing == "jetclr" and self.graph == "detector":
             raise ValueError("pairing 'jetclr' augments constituents; it needs graph 'particles' or 'pflow'")
         if self.pairing in ("anchor", "jetclr") and not self.anchor_views:

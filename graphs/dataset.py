@@ -4,7 +4,7 @@
 directory written by ``sim_pairs`` (schema in ``sim_pairs.schema``):
 
 * an index of (shard, group, view, label) is read once (three small columns);
-* groups are split into train / val / test by a stable hash of ``group_id``, so all
+* groups are split into train / val / test by a stable hash of ``group_id`` (splitmix64), so all
   views of a group land in the same split, on every machine;
 * each epoch the shard order is shuffled (``seed``, ``set_epoch``), the split's work
   units (groups, or rows in ``single`` mode) are laid out in that order and cut into
@@ -20,7 +20,6 @@ directory written by ``sim_pairs`` (schema in ``sim_pairs.schema``):
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 from collections import defaultdict
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -46,12 +45,17 @@ MODES = ("pairs", "groups", "single")
 def split_of(group_ids: np.ndarray, val_fraction: float, test_fraction: float) -> np.ndarray:
     """Split index (0 train, 1 val, 2 test) of each group id, from a stable hash.
 
-    The hash (BLAKE2b of the id's 8 little-endian bytes) does not depend on the
-    platform, the Python process or the order of the ids.
+    The hash (splitmix64 of the id) is plain 64-bit integer arithmetic: the same on
+    every platform and in every process, whatever the order of the ids.
     """
-    ids = np.asarray(group_ids, dtype="<i8")
-    u = np.array([int.from_bytes(hashlib.blake2b(i.tobytes(), digest_size=8).digest(), "little") / 2.0**64 for i in ids])
-    out = np.zeros(len(ids), dtype=np.int64)
+    z = np.asarray(group_ids, dtype=np.int64).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    u = (z >> np.uint64(11)).astype(np.float64) / 2.0**53
+    out = np.zeros(len(z), dtype=np.int64)
     out[u < test_fraction + val_fraction] = 1
     out[u < test_fraction] = 2
     return out
@@ -150,11 +154,15 @@ class PairDataset(IterableDataset):
             return bool(anchors)
         return any(r != a and c.is_positive(r[1]) for a in anchors for r in rows)
 
+    #: DataLoader workers per rank (``make_loader`` sets it); only ``__len__`` needs it.
+    loader_workers = 1
+
     def __len__(self) -> int:
         """Items per epoch for this rank (all its loader workers together)."""
         total = sum(len(u) for u in self.units)
         if self.world_size > 1:
-            return total // self.world_size
+            workers = max(1, self.loader_workers)
+            return total // (self.world_size * workers) * workers
         return total
 
     def set_epoch(self, epoch: int) -> None:
@@ -255,6 +263,7 @@ def make_loader(
     """
     dataset = PairDataset(data_dir, contract, split, seed, mode, views, shuffle=shuffle, rank=rank, world_size=world_size)
     workers = contract.num_workers if num_workers is None else num_workers
+    dataset.loader_workers = workers
     collate = {"pairs": collate_pairs, "groups": collate_groups, "single": collate_single}[mode]
     return DataLoader(
         dataset,

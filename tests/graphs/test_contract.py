@@ -39,6 +39,7 @@ def test_round_trip_through_a_mapping():
         ({"normalise": {"log_pt": {"scale": 0}}}, "scale must be > 0"),
         ({"val_fraction": 0.6, "test_fraction": 0.5}, "sum below 1"),
         ({"pairing": "jetclr"}, "needs at least one augmentation"),
+        ({"graph": "detector", "augment": {"rotate": True}}, "act on constituents"),
         ({"k": 0}, "k must be >= 1"),
         ({"kk": 3}, "did you mean 'k'"),
         ({"detector_edges": {"cell_k": [8, 8]}}, "needs 6 values"),

@@ -135,3 +135,14 @@ def test_detector_pairs(tmp_path):
     batch = next(iter(make_loader(data_dir, contract, "train", 4, num_workers=0)))
     assert len(batch) == 4 and batch.a.edge_type.numel() == batch.a.edge_index.size(1)
     assert set(batch.a.node_type.tolist()) == {1, 2} and batch.a.x.size(1) == 11
+
+
+def test_split_hash_is_the_published_splitmix64():
+    # splitmix64(0) = 0xE220A8397B1DCDAF, the first output of the reference generator seeded with 0
+    u = 0xE220A8397B1DCDAF >> 11
+    fraction = u / 2.0**53
+    assert split_of(np.array([0]), 0.0, fraction + 1e-12).tolist() == [2]
+    assert split_of(np.array([0]), 0.0, fraction - 1e-12).tolist() == [0]
+    ids = np.arange(20000)
+    counts = np.bincount(split_of(ids, 0.2, 0.1), minlength=3) / len(ids)
+    assert np.allclose(counts, [0.7, 0.2, 0.1], atol=0.02)
