@@ -51,9 +51,9 @@ def _final_particles(event) -> Particles:
         (p.px(), p.py(), p.pz(), p.e(), p.id(), p.charge(), p.xProd(), p.yProd(), p.zProd())
         for p in (event[i] for i in range(event.size())) if p.isFinal()
     ]
-    a = np.array(rows, dtype=np.float64)
-    return Particles(px=a[:, 0], py=a[:, 1], pz=a[:, 2], e=a[:, 3], pid=a[:, 4].astype(np.int32),
-                     charge=np.rint(a[:, 5]).astype(np.int8), vx=a[:, 6], vy=a[:, 7], vz=a[:, 8])
+    a = np.array(rows, dtype=np.float64).T.copy()
+    return Particles(px=a[0], py=a[1], pz=a[2], e=a[3], pid=a[4].astype(np.int32),
+                     charge=np.rint(a[5]).astype(np.int8), vx=a[6], vy=a[7], vz=a[8])
 
 
 def _jets(fastjet, particles: Particles, radius: float):
@@ -83,9 +83,6 @@ def main(argv=None) -> None:
     radius = 0.8
     pythia = _pythia(args.seed)
     rng = np.random.default_rng(args.seed)
-    # compile the numba kernel outside the timing
-    warm = Particles(*(np.ones(1) for _ in range(4)), np.array([22], np.int32), np.zeros(1, np.int8), *(np.zeros(1) for _ in range(3)))
-    simulate_jet(warm, 0.5, 0.5, radius, card, rng)
 
     t_pythia = 0.0
     samples: list[tuple[Particles, float, float]] = []
@@ -100,6 +97,7 @@ def main(argv=None) -> None:
     if not samples:
         raise SystemExit("no jets selected; raise --events")
 
+    simulate_jet(*samples[0][:1], samples[0][1], samples[0][2], radius, card, rng)  # numba compilation, untimed
     t_detector = 0.0
     n_cells = n_tracks = n_pfc = out_bytes = 0
     for particles, eta, phi in tqdm(samples, desc="detector", unit="jet"):

@@ -57,8 +57,9 @@ def simulate_jet(
         layer), ``pfc_*`` (n_candidates,), with the schema's dtypes.
     """
     half_width = radius + card.window_margin
-    idx, z0 = _near_jet(final.px, final.py, final.pz, final.vx, final.vy, final.vz, np.asarray(final.pid, np.int64),
-                        float(jet_eta), float(jet_phi), half_width + _BEND_ALLOWANCE)
+    arrays = [np.ascontiguousarray(a, np.float64) for a in (final.px, final.py, final.pz, final.vx, final.vy, final.vz)]
+    idx, z0 = _near_jet(*arrays, np.ascontiguousarray(final.pid, np.int64), float(jet_eta), float(jet_phi),
+                        half_width + _BEND_ALLOWANCE)
     px, py, pz, e = final.px[idx], final.py[idx], final.pz[idx], final.e[idx]
     pid, charge = final.pid[idx], np.asarray(final.charge, np.int64)[idx]
 

@@ -42,6 +42,7 @@ Generator, so a call is deterministic given that Generator.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numba
@@ -123,33 +124,35 @@ def _local(layer, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
 
 
 @numba.njit(cache=True)
-def _noise_at(c, layer_of, sigma, noise, drawn, seed_thr):
+def _noise_at(c, sigma_c, noise, drawn, seed_thr):
     if not drawn[c]:
         z = np.random.standard_normal()
         while z > seed_thr:
             z = np.random.standard_normal()
-        noise[c] = sigma[layer_of[c]] * z
+        noise[c] = sigma_c * z
         drawn[c] = True
     return noise[c]
+
+
+@numba.njit(cache=True)
+def _layer_of(c, offset):
+    l = 0
+    while c >= offset[l + 1]:
+        l += 1
+    return l
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
             dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots,
-            seed_thr, nbr_thr, bnd_thr, q_seed, trk_eta, trk_phi, match_order, r_mid, z_mid, barrel_abs_eta):
+            seed_thr, nbr_thr, bnd_thr, q_seed, trk_eta, trk_phi, match_order, r_mid, z_mid, barrel_abs_eta,
+            signal, noise, drawn, candidate, label, queue, kept, visited):
     np.random.seed(seed)
     n_layers = n_cells.shape[0]
     offset = np.zeros(n_layers + 1, dtype=np.int64)
     for l in range(n_layers):
         offset[l + 1] = offset[l] + n_eta[l] * n_phi[l]
     size = offset[n_layers]
-    layer_of = np.empty(size, dtype=np.int64)
-    for l in range(n_layers):
-        layer_of[offset[l]:offset[l + 1]] = l
-    signal = np.zeros(size)
-    noise = np.zeros(size)
-    drawn = np.zeros(size, dtype=np.bool_)
-    candidate = np.zeros(size, dtype=np.bool_)
     cand_list = np.empty(4 * dep_e.shape[0] + 64, dtype=np.int64)
     n_cand = 0
 
@@ -252,16 +255,15 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
     n_seeds = 0
     for i in range(n_cand):
         c = cand_list[i]
-        s = _significance(signal[c] + _noise_at(c, layer_of, sigma, noise, drawn, seed_thr), sigma[layer_of[c]])
+        sigma_c = sigma[_layer_of(c, offset)]
+        s = _significance(signal[c] + _noise_at(c, sigma_c, noise, drawn, seed_thr), sigma_c)
         if s > seed_thr:
             seeds[n_seeds] = c
             seed_sig[n_seeds] = s
             n_seeds += 1
     order = np.argsort(-seed_sig[:n_seeds], kind="mergesort")
 
-    label = np.full(size, -1, dtype=np.int64)
-    queue = np.empty(size, dtype=np.int64)
-    kept = np.empty(size, dtype=np.int64)
+    n_visited = 0
     n_kept = 0
     n_clusters = 0
     nb = np.empty(64, dtype=np.int64)
@@ -281,7 +283,7 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
         while head < tail:
             c = queue[head]
             head += 1
-            l = layer_of[c]
+            l = _layer_of(c, offset)
             rel = c - offset[l]
             ie = rel // n_phi[l]
             ip = rel - ie * n_phi[l]
@@ -322,7 +324,11 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                 c2 = nb[i]
                 if c2 < 0 or label[c2] >= 0:
                     continue
-                s = _significance(signal[c2] + _noise_at(c2, layer_of, sigma, noise, drawn, seed_thr), sigma[layer_of[c2]])
+                if not drawn[c2] and not candidate[c2]:
+                    visited[n_visited] = c2
+                    n_visited += 1
+                sigma_c = sigma[_layer_of(c2, offset)]
+                s = _significance(signal[c2] + _noise_at(c2, sigma_c, noise, drawn, seed_thr), sigma_c)
                 if abs(s) > nbr_thr:
                     label[c2] = cluster
                     kept[n_kept] = c2
@@ -342,7 +348,7 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
     centre = np.empty((5, n_kept))
     for i in range(n_kept):
         c = kept[i]
-        l = layer_of[c]
+        l = _layer_of(c, offset)
         rel = c - offset[l]
         out_layer[i] = l
         out_eta[i] = lo_eta[l] + rel // n_phi[l]
@@ -374,7 +380,36 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
             if c >= 0 and label[c] >= 0:
                 track_cluster[t] = label[c]
                 break
+
+    # leave the workspace as found: cost proportional to the cells touched, not the window
+    for i in range(n_cand):
+        c = cand_list[i]
+        signal[c] = 0.0
+        drawn[c] = False
+        candidate[c] = False
+        label[c] = -1
+    for i in range(n_visited):
+        c = visited[i]
+        drawn[c] = False
+        label[c] = -1
     return out_layer, out_eta, out_phi, out_e, out_label, n_clusters, track_cluster, centre
+
+
+_WORKSPACE = threading.local()
+
+
+def _workspace(size: int) -> tuple[np.ndarray, ...]:
+    """Per-thread cell arrays the kernel reuses from call to call (it resets what it touched)."""
+    arrays = getattr(_WORKSPACE, "arrays", None)
+    if arrays is None or arrays[0].shape[0] < size:
+        size = max(size, 1024)
+        arrays = (
+            np.zeros(size), np.zeros(size), np.zeros(size, dtype=np.bool_), np.zeros(size, dtype=np.bool_),
+            np.full(size, -1, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
+            np.empty(size, dtype=np.int64),
+        )
+        _WORKSPACE.arrays = arrays
+    return arrays
 
 
 def _window(card: DetectorCard, jet_eta: float, jet_phi: float, half_width: float):
@@ -427,7 +462,7 @@ def simulate_cells(
         np.ascontiguousarray(track_eta_layer, dtype=np.float64).reshape(-1, 6),
         np.ascontiguousarray(track_phi_layer, dtype=np.float64).reshape(-1, 6),
         _MATCH_ORDER, np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
-        float(card.barrel_abs_eta),
+        float(card.barrel_abs_eta), *_workspace(int((n_eta * n_phi).sum())),
     )
     layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, centre = out
     return Cells(layer, ieta, iphi, energy, cluster, int(n_clusters), track_cluster, *centre)
