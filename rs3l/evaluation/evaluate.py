@@ -156,12 +156,24 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
     def loader(split, which, shuffle=False, seed=ecfg.seed):
         return _loader(config, data_dir, split, which, shuffle=shuffle, seed=seed)
 
+    sizes = {split: len(loader(split, which).dataset)
+             for split, which in (("train", nominal), ("val", nominal), ("test", views))}
+    for split in ("train", "test"):
+        if sizes[split] == 0:
+            raise EvaluationError(f"{data_dir}: the {split} split has no jets of view(s) "
+                                  f"{nominal if split == 'train' else views} (data.val_fraction / test_fraction?)")
+    has_val = sizes["val"] > 0
+    if not has_val:
+        log.warning("the val split is empty: no model selection, every head keeps its last epoch")
+    log.info("jets per split: %s", sizes)
+
     frozen = "frozen" in ecfg.modes
-    emb = {}
+    emb = {"val": None}
     if frozen or ecfg.tsne_samples or any(t.kind == "regression" for t in tasks):
         log.info("embedding the train / val / test splits with the pre-trained backbone")
         for split, which in (("train", nominal), ("val", nominal), ("test", views)):
-            emb[split] = embed(backbone, loader(split, which), device, desc=f"embedding {split}")
+            if sizes[split]:
+                emb[split] = embed(backbone, loader(split, which), device, desc=f"embedding {split}")
         missing = [v for v in views if v not in set(emb["test"].view.tolist())]
         if missing:
             raise EvaluationError(f"{data_dir}: the test split has no jets of view(s) {missing}")
@@ -207,7 +219,8 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
 
                             net, lr = build_backbone(model_config, input_dims), ecfg.supervised_lr
                         model = Tagger(net, head)
-                        result = train_on_graphs(model, loader("train", nominal, True), loader("val", nominal), target,
+                        result = train_on_graphs(model, loader("train", nominal, True),
+                                                 loader("val", nominal) if has_val else None, target,
                                                  epochs=ecfg.finetune_epochs, lr=lr, **common)
                         cols, _ = predict_graphs(model, loader("test", views), target, device=device,
                                                  desc=f"predicting {tagger}")
@@ -217,6 +230,8 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
                         continue
                     raise
                 n = len(cols["label"])
+                if n == 0:
+                    raise EvaluationError(f"{data_dir}: the test split has no jets for task '{task.name}'")
                 cols["tagger"], cols["label_fraction"] = np.full(n, tagger), np.full(n, fraction, np.float32)
                 chunks.append(cols)
                 hist = result.history

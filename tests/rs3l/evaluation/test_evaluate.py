@@ -193,3 +193,21 @@ def test_evaluate_end_to_end(tiny_dataset, tmp_path):
     assert (out / "heads" / "hbb_vs_qcd" / "supervised_mlp" / "fraction_0.3" / "best.pt").is_file()
     html = (out / "report.html").read_text()
     assert "fine-tuned backbone, MLP head" in html and "embedding_tsne" in html
+
+
+@pytest.mark.slow
+def test_frozen_heads_without_val_split(tiny_dataset, tmp_path):
+    """An empty val split: heads keep their last epoch; predictions cover the test split's two views."""
+    from rs3l.evaluation.predictions import read_predictions
+
+    config = _tiny_run_config(tasks=["hbb_vs_qcd"], modes=["frozen"], heads=["linear"], label_fractions=[1.0],
+                              epochs=2, batch_size=64, bootstrap=0, tsne_samples=0, plot_formats=["png"])
+    config.data.val_fraction = 0.0
+    _save_backbone(config, tmp_path / "model")
+    metrics = evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", device="cpu")
+    assert metrics["training"]["hbb_vs_qcd"]["frozen_linear"]["1"]["best_val_loss"] is None
+    assert metrics["training"]["hbb_vs_qcd"]["frozen_linear"]["1"]["epochs"] == 2
+    cols, _ = read_predictions(tmp_path / "out" / "predictions" / "hbb_vs_qcd.parquet")
+    assert sorted(set(cols["view"])) == ["fsr_up", "nominal"]
+    n_test = metrics["tasks"]["hbb_vs_qcd"]["n_test"]
+    assert n_test["nominal"] == n_test["fsr_up"] == (cols["view"] == "nominal").sum() > 20
