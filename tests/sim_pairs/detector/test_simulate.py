@@ -28,7 +28,6 @@ def _jet_like(rng, n=40):
     return _particles(zip(pids, energy, 0.5 + rng.normal(0, 0.15, n), 1.0 + rng.normal(0, 0.15, n)))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("pid", [22, 211])
 @pytest.mark.parametrize("energy", [10.0, 50.0, 200.0])
 def test_single_particle_response_and_resolution_match_the_card(pid, energy):
