@@ -40,7 +40,10 @@ class EdgeConvBlock(MessagePassing):
 
     The first Linear of :math:`h_\Theta` acts on ``[x_i, x_j - x_i]``; it is split as
     ``(W_1 - W_2) x_i + W_2 x_j`` and evaluated per node, then gathered per edge, which
-    is the same function at ``1/k`` of the cost.
+    is the same function at ``1/k`` of the cost. When that Linear is the whole edge MLP
+    (RS3L), without normalisation and with max aggregation, the monotone activation
+    commutes with the max: ``max_j act(a_i + b_j) = act(a_i + max_j b_j)``, so only a
+    per-channel max over the gathered neighbours is done per edge.
 
     Args:
         in_channels: node feature width F.
@@ -73,6 +76,8 @@ class EdgeConvBlock(MessagePassing):
         first_norm = norm_layer(norm, channels[0])
         self.first_post = nn.Sequential(*([first_norm] if first_norm is not None else []), activation_layer(activation))
         self.rest = make_mlp(channels[0], channels[1:], activation, norm) if len(channels) > 1 else nn.Identity()
+        # max_j act(a_i + b_j) == act(a_i + max_j b_j) when the edge MLP is one Linear + monotone act
+        self._max_commutes = aggr == "max" and len(channels) == 1 and norm == "none"
         if residual:
             self.shortcut = nn.Identity() if in_channels == out else nn.Linear(in_channels, out, bias=False)
             self.out_act = activation_layer(activation)
@@ -102,6 +107,16 @@ class EdgeConvBlock(MessagePassing):
         if self.dynamic and self.knn_backend == "dense":
             idx, valid = dense_knn(x.detach(), self.k, batch, loop=self.loop)
             n, kk = idx.shape
+            if self._max_commutes:
+                # act(a_i + b_j) with a monotone act: the max over j moves inside, so no
+                # per-edge activation is needed (exact; RS3L's single-layer edge MLP)
+                neighbours = b.index_select(0, idx.reshape(-1)).view(n, kk, -1)
+                out = self.first_post(a + neighbours.max(dim=1).values)
+                if not self.loop:
+                    out = out.masked_fill(~valid[:, :1], 0.0)
+                if self.residual:
+                    out = self.out_act(out + self.shortcut(x))
+                return out
             # index_select's backward is one index_add_, cheaper than indexing's index_put_
             msg = a.unsqueeze(1) + b.index_select(0, idx.reshape(-1)).view(n, kk, -1)  # padded slots repeat a neighbour
             msg = self.rest(self.first_post(msg.reshape(n * kk, -1))).reshape(n, kk, -1)

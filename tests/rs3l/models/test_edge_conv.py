@@ -55,10 +55,12 @@ def test_dense_knn_matches_brute_force_and_graphs_knn(loop):
 @pytest.mark.parametrize("aggr", ["max", "mean"])
 @pytest.mark.parametrize("loop", [True, False])
 @pytest.mark.parametrize("backend", ["dense", "torch"])
-def test_dynamic_edge_conv_matches_a_brute_force_loop(aggr, loop, backend):
+@pytest.mark.parametrize("channels", [[8, 5], [6]])  # [6] with max: the act-commutes-with-max path
+def test_dynamic_edge_conv_matches_a_brute_force_loop(aggr, loop, backend, channels):
     torch.manual_seed(0)
     x, batch = _graphs([6, 3, 1, 5], dim=3)
-    block = EdgeConvBlock(3, [8, 5], k=4, dynamic=True, aggr=aggr, loop=loop, knn_backend=backend)
+    block = EdgeConvBlock(3, channels, k=4, dynamic=True, aggr=aggr, loop=loop, knn_backend=backend)
+    assert block._max_commutes == (aggr == "max" and channels == [6])
     expected = _brute_edge_conv(block, x, _brute_neighbours(x, batch, 4, loop))
     torch.testing.assert_close(block(x, batch), expected, rtol=1e-5, atol=1e-6)
 
