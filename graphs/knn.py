@@ -2,11 +2,12 @@
 
 PyG 2.8's ``knn_graph`` and ``knn`` need ``pyg-lib`` (not on the public package
 index) and ``torch-cluster`` is a long source build, so this module provides the same
-two functions with the same ``edge_index`` layout, computed by padding each graph to
-the largest one in a chunk, taking all pairwise distances and a ``topk``. At jet sizes
-(tens to hundreds of nodes) this is as fast as a KD-tree; graphs with thousands of
-nodes (calorimeter cells) are processed in chunks of bounded size, so memory never
-exceeds ``chunk_elements`` distances at once.
+two functions with the same ``edge_index`` layout. The dense ``torch`` path pads each
+graph to the largest one in a chunk, takes all pairwise distances and a ``topk``
+(any device; fastest for feature-space kNN); graphs with thousands of nodes are
+processed in chunks of bounded size, so memory never exceeds ``chunk_elements``
+distances at once. On CPU, points with few coordinates (jet constituents, cells) go
+to a compiled numba kernel (:mod:`graphs.knn_numba`) with no n x n matrix at all.
 
 Differences from ``torch_geometric.nn.knn_graph``, on purpose:
 
@@ -36,9 +37,10 @@ __all__ = ["knn_graph", "knn", "available_backends", "BACKENDS"]
 
 BACKENDS = ("auto", "torch", "numba", "pyg-lib", "torch-cluster")
 
-#: Largest number of pairwise distances held at once (per chunk of graphs); 2**24
-#: float32 distances plus their int64 sort keys are about 200 MB.
-DEFAULT_CHUNK_ELEMENTS = 2**24
+#: Largest number of pairwise distances held at once (per chunk of graphs), by device:
+#: on CPU chunks that stay in cache are several times faster (benchmarks/bench_graphs.py);
+#: on GPU, 2**24 float32 distances plus their int64 sort keys are about 200 MB.
+DEFAULT_CHUNK_ELEMENTS = {"cpu": 2**20, "cuda": 2**24}
 
 #: Up to this many coordinates distances are summed from exact differences (exact
 #: ties for duplicated points); above it the matrix-product form is used.
@@ -55,7 +57,7 @@ def knn_graph(
     *,
     cosine: bool = False,
     max_distance: float | None = None,
-    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    chunk_elements: int | None = None,
 ) -> Tensor:
     """Edges from every node to its ``k`` nearest nodes of the same graph.
 
@@ -74,7 +76,8 @@ def knn_graph(
             ``"torch"``, ``"pyg-lib"`` or ``"torch-cluster"``.
         cosine: use the cosine distance instead of the Euclidean one.
         max_distance: keep only neighbours within this (Euclidean) distance.
-        chunk_elements: bound on the number of distances held in memory at once.
+        chunk_elements: bound on the number of distances held in memory at once by the
+            dense path (default by device, ``DEFAULT_CHUNK_ELEMENTS``).
 
     Returns:
         ``edge_index``, shape ``[2, E]``, long, on ``x``'s device.
@@ -99,7 +102,7 @@ def knn(
     *,
     cosine: bool = False,
     max_distance: float | None = None,
-    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    chunk_elements: int | None = None,
 ) -> Tensor:
     """For every point of ``y``, its ``k`` nearest points of ``x`` in the same graph.
 
@@ -226,6 +229,8 @@ def _knn(x, y, k, batch_x, batch_y, exclude_self, backend, cosine, max_distance,
 
 def _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elements, use_numba=False):
     same = y is None
+    if chunk_elements is None:
+        chunk_elements = DEFAULT_CHUNK_ELEMENTS.get(x.device.type, DEFAULT_CHUNK_ELEMENTS["cuda"])
     if x.dtype in (torch.float16, torch.bfloat16):
         x = x.float()
         y = None if same else y.float()
@@ -247,9 +252,8 @@ def _dense_knn(x, y, k, batch_x, batch_y, exclude_self, max_distance, chunk_elem
         from .knn_numba import knn_sorted_graphs
 
         ptr = lambda p, c: torch.cat([p, p[-1:] + c[-1:]]).numpy()  # noqa: E731
-        graph_of_y = torch.repeat_interleave(torch.arange(n_graphs), count_y).numpy()
         row, col = knn_sorted_graphs(
-            xs.detach().numpy(), ys.detach().numpy(), ptr(ptr_x, count_x), ptr(ptr_y, count_y), graph_of_y,
+            xs.detach().numpy(), ys.detach().numpy(), ptr(ptr_x, count_x), ptr(ptr_y, count_y),
             k, same, exclude_self, np.inf if limit is None else limit,
         )  # fmt: skip
         rows.append(torch.from_numpy(row))
