@@ -56,7 +56,7 @@ def roc_curve(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         with threshold +inf, ends at (1, 1); tied scores form one point.
     """
     labels, scores = _check_binary(labels, scores)
-    order = np.argsort(-scores, kind="mergesort")
+    order = np.argsort(-scores)  # order within ties is irrelevant: counts are taken at each tie's end
     scores, labels = scores[order], labels[order]
     last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
     tp = np.cumsum(labels)[last_of_tie]
