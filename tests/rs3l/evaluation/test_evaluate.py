@@ -211,3 +211,13 @@ def test_frozen_heads_without_val_split(tiny_dataset, tmp_path):
     assert sorted(set(cols["view"])) == ["fsr_up", "nominal"]
     n_test = metrics["tasks"]["hbb_vs_qcd"]["n_test"]
     assert n_test["nominal"] == n_test["fsr_up"] == (cols["view"] == "nominal").sum() > 20
+    # a second run resumes every head from its finished checkpoint: same numbers, no new epochs
+    steps_csv = tmp_path / "out" / "heads" / "hbb_vs_qcd" / "frozen_linear" / "fraction_1" / "epochs.csv"
+    before = steps_csv.read_text()
+    again = evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", device="cpu")
+    assert {k: v for k, v in again.items() if k != "seconds"} == {k: v for k, v in metrics.items() if k != "seconds"}
+    assert steps_csv.read_text() == before
+    # changed settings train again
+    config.evaluate.epochs = 3
+    third = evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", device="cpu")
+    assert third["training"]["hbb_vs_qcd"]["frozen_linear"]["1"]["epochs"] == 3

@@ -140,3 +140,19 @@ def test_tsne_separates_clusters_and_plots(tmp_path):
     views = np.where(rng.random(80) < 0.5, "nominal", "fsr_up")
     paths = plot_embedding(z, labels, views, ["quark", "gluon"], tmp_path / "emb", max_points=50, formats=("png",))
     assert paths[0].stat().st_size > 1000
+
+
+def test_report_marks_infinite_rejection(tmp_path):
+    task = {"kind": "binary", "classes": ["qcd", "Hbb"], "n_test": {"nominal": 4},
+            "results": {"frozen_linear": {"1": {"nominal": {
+                "auc": {"value": 1.0, "low": 1.0, "high": 1.0, "std": 0.0},
+                "rejection@0.5": {"value": None, "low": 12.0, "high": None, "std": 3.0}},
+                "per_view": {}, "robustness": {}}}},
+            "robustness_ratio": {"frozen_linear": {}}, "label_efficiency": {}}
+    path = write_report({"nominal_view": "nominal", "views": ["nominal"], "confidence": 0.68,
+                         "tasks": {"hbb_vs_qcd": task}}, tmp_path)
+    text = path.read_text()
+    assert "<td>&infin; <small>[12, &infin;]</small></td>" in text
+    assert "68% bootstrap intervals" in text and "ratio per class" not in text
+    write_metrics_json({"x": float("inf"), "y": [float("nan"), np.float32(2.5)]}, tmp_path / "m.json")
+    assert json.loads((tmp_path / "m.json").read_text()) == {"x": None, "y": [None, 2.5]}
