@@ -100,7 +100,7 @@ def _gauss_tail(a):
             return x
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _significance(energy, sigma):
     if sigma > 0.0:
         return energy / sigma
@@ -111,7 +111,7 @@ def _significance(energy, sigma):
     return 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _local(layer, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
     """Window index of a cell given by global bin indices, or -1 outside the window."""
     ie = geta - lo_eta[layer]
@@ -123,7 +123,7 @@ def _local(layer, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
     return offset[layer] + ie * n_phi[layer] + ip
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _noise_at(c, sigma_c, noise, drawn, seed_thr):
     if not drawn[c]:
         z = np.random.standard_normal()
@@ -134,7 +134,7 @@ def _noise_at(c, sigma_c, noise, drawn, seed_thr):
     return noise[c]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _layer_of(c, offset):
     l = 0
     while c >= offset[l + 1]:
@@ -154,6 +154,7 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
         offset[l + 1] = offset[l] + n_eta[l] * n_phi[l]
     size = offset[n_layers]
     cand_list = np.empty(4 * dep_e.shape[0] + 64, dtype=np.int64)
+    cand_layer = np.empty(4 * dep_e.shape[0] + 64, dtype=np.int64)
     n_cand = 0
 
     frac_eta = np.empty(2 * _MAX_HALF + 1)
@@ -175,7 +176,9 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                     candidate[c] = True
                     if n_cand == cand_list.shape[0]:
                         cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
+                        cand_layer = np.concatenate((cand_layer, np.empty(cand_layer.shape[0], dtype=np.int64)))
                     cand_list[n_cand] = c
+                    cand_layer[n_cand] = l
                     n_cand += 1
             continue
         jitter = width / math.sqrt(n_spots)
@@ -232,7 +235,9 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                     candidate[c] = True
                     if n_cand == cand_list.shape[0]:
                         cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
+                        cand_layer = np.concatenate((cand_layer, np.empty(cand_layer.shape[0], dtype=np.int64)))
                     cand_list[n_cand] = c
+                    cand_layer[n_cand] = l
                     n_cand += 1
 
     for l in range(n_layers):
@@ -247,7 +252,9 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                 candidate[c] = True
                 if n_cand == cand_list.shape[0]:
                     cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
+                    cand_layer = np.concatenate((cand_layer, np.empty(cand_layer.shape[0], dtype=np.int64)))
                 cand_list[n_cand] = c
+                cand_layer[n_cand] = l
                 n_cand += 1
 
     seeds = np.empty(n_cand, dtype=np.int64)
@@ -255,7 +262,7 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
     n_seeds = 0
     for i in range(n_cand):
         c = cand_list[i]
-        sigma_c = sigma[_layer_of(c, offset)]
+        sigma_c = sigma[cand_layer[i]]
         s = _significance(signal[c] + _noise_at(c, sigma_c, noise, drawn, seed_thr), sigma_c)
         if s > seed_thr:
             seeds[n_seeds] = c
@@ -267,6 +274,7 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
     n_kept = 0
     n_clusters = 0
     nb = np.empty(64, dtype=np.int64)
+    nb_layer = np.empty(64, dtype=np.int64)
     for k in range(n_seeds):
         c0 = seeds[order[k]]
         if label[c0] >= 0:
@@ -304,6 +312,7 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                     elif ip2 < 0 or ip2 >= n_phi[l]:
                         continue
                     nb[n_nb] = offset[l] + ie2 * n_phi[l] + ip2
+                    nb_layer[n_nb] = l
                     n_nb += 1
             for l2 in (l - 1, l + 1):
                 if l2 < 0 or l2 >= n_layers:
@@ -318,7 +327,9 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                     for p2 in range(p_lo, p_hi + 1):
                         if n_nb == nb.shape[0]:
                             nb = np.concatenate((nb, np.empty(nb.shape[0], dtype=np.int64)))
+                            nb_layer = np.concatenate((nb_layer, np.empty(nb_layer.shape[0], dtype=np.int64)))
                         nb[n_nb] = _local(l2, e2, p2, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+                        nb_layer[n_nb] = l2
                         n_nb += 1
             for i in range(n_nb):
                 c2 = nb[i]
@@ -327,7 +338,7 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                 if not drawn[c2] and not candidate[c2]:
                     visited[n_visited] = c2
                     n_visited += 1
-                sigma_c = sigma[_layer_of(c2, offset)]
+                sigma_c = sigma[nb_layer[i]]
                 s = _significance(signal[c2] + _noise_at(c2, sigma_c, noise, drawn, seed_thr), sigma_c)
                 if abs(s) > nbr_thr:
                     label[c2] = cluster
