@@ -152,35 +152,42 @@ def build_detector_graph(
 
     cell_pos = torch.from_numpy(feats["cell_pos"])
     layer = torch.from_numpy(feats["cell_layer"])
-    edges, types = [], []
-    by_layer = [torch.nonzero(layer == l).flatten() for l in range(N_CALO_LAYERS)]
-    for l, cells in enumerate(by_layer):
-        if len(cells) < 2 or cell_k[l] == 0:
-            continue
-        src, dst = knn_graph(cell_pos[cells], cell_k[l], max_distance=cell_max_dr[l])
-        edges.append(torch.stack([cells[src], cells[dst]]))
-        types.append(0)
-    for l, cells in enumerate(by_layer):
-        for other in (l - 1, l + 1):
-            if not 0 <= other < N_CALO_LAYERS or len(cells) == 0 or len(by_layer[other]) == 0 or interlayer_k[l] == 0:
-                continue
-            cut = max(cell_max_dr[l], cell_max_dr[other])
-            dst, src = knn(cell_pos[by_layer[other]], cell_pos[cells], interlayer_k[l], max_distance=cut)
-            edges.append(torch.stack([by_layer[other][src], cells[dst]]))
-            types.append(1)
     track_layer_pos = torch.from_numpy(feats["track_layer_pos"])
-    for l, cells in enumerate(by_layer):
-        if n_tracks == 0 or len(cells) == 0 or track_k[l] == 0:
+    edges, types = [], []
+    # One kNN call per edge family, with the layer as the batch index: each query takes
+    # the largest k and cut, then keeps its own layer's k nearest within its own cut
+    # (the same edges as per-layer calls; ties by index either way).
+    k_of = lambda values: torch.tensor(values, dtype=torch.long)  # noqa: E731
+    cut_of = lambda values: torch.tensor([v * v for v in values], dtype=torch.float32)  # noqa: E731
+    if n_cells > 1 and max(cell_k) > 0:
+        src, dst = knn_graph(cell_pos, max(cell_k), layer, max_distance=max(cell_max_dr))
+        keep = _per_query(dst, src, cell_pos, cell_pos, k_of(cell_k)[layer[dst]], cut_of(cell_max_dr)[layer[dst]])
+        edges.append(torch.stack([src[keep], dst[keep]]))
+        types.append(0)
+    for step in (-1, 1):  # neighbours in the layer below, then above
+        queries = torch.nonzero((layer + step >= 0) & (layer + step < N_CALO_LAYERS)).flatten()
+        candidates = torch.nonzero((layer - step >= 0) & (layer - step < N_CALO_LAYERS)).flatten()
+        if len(queries) == 0 or len(candidates) == 0 or max(interlayer_k) == 0:
             continue
-        at_layer = track_layer_pos[:, l]
-        reached = torch.nonzero(torch.isfinite(at_layer).all(dim=1)).flatten()
-        if len(reached) == 0:
-            continue
-        track, cell = knn(cell_pos[cells], at_layer[reached], track_k[l], max_distance=track_max_dr[l])
-        track_node = n_cells + reached[track]
-        edges.append(torch.stack([cells[cell], track_node]))
+        # a candidate in layer m is offered to queries in layer m - step
+        q, c = knn(cell_pos[candidates], cell_pos[queries], max(interlayer_k), layer[candidates] - step, layer[queries],
+                   max_distance=max(cell_max_dr))  # fmt: skip
+        q, c = queries[q], candidates[c]
+        cuts = torch.maximum(cut_of(cell_max_dr)[layer[q]], cut_of(cell_max_dr)[layer[c]])
+        keep = _per_query(q, c, cell_pos, cell_pos, k_of(interlayer_k)[layer[q]], cuts)
+        edges.append(torch.stack([c[keep], q[keep]]))
+        types.append(1)
+    if n_tracks > 0 and n_cells > 0 and max(track_k) > 0:
+        # queries: every track at every layer it reaches, batched by layer
+        reached = torch.isfinite(track_layer_pos).all(dim=-1)  # [n_tracks, layers]
+        track_id, track_layer = torch.nonzero(reached, as_tuple=True)
+        points = track_layer_pos[track_id, track_layer]
+        q, c = knn(cell_pos, points, max(track_k), layer, track_layer, max_distance=max(track_max_dr))
+        keep = _per_query(q, c, points, cell_pos, k_of(track_k)[track_layer[q]], cut_of(track_max_dr)[track_layer[q]])
+        track_node, cell = n_cells + track_id[q[keep]], c[keep]
+        edges.append(torch.stack([cell, track_node]))
         types.append(2)
-        edges.append(torch.stack([track_node, cells[cell]]))
+        edges.append(torch.stack([track_node, cell]))
         types.append(3)
 
     edge_index = torch.cat(edges, dim=1) if edges else torch.empty(2, 0, dtype=torch.long)
@@ -199,6 +206,22 @@ def build_detector_graph(
     for name, value in graph_attributes.items():
         data[name] = graph_attribute(value)
     return data
+
+
+def _per_query(query, neighbour, query_pos, neighbour_pos, k, cut2):
+    """Mask of edges that are among their query's first ``k`` and within its squared cut.
+
+    Edges come grouped by query, nearest first (``graphs.knn`` order); ``k`` and
+    ``cut2`` are per edge (the values of the edge's query).
+    """
+    if query.numel() == 0:
+        return torch.zeros(0, dtype=torch.bool)
+    new_query = torch.ones_like(query, dtype=torch.bool)
+    new_query[1:] = query[1:] != query[:-1]
+    start = torch.cummax(torch.where(new_query, torch.arange(len(query)), 0), dim=0).values
+    rank = torch.arange(len(query)) - start
+    dist = (query_pos[query] - neighbour_pos[neighbour]).square().sum(-1)
+    return (rank < k) & (dist <= cut2)
 
 
 def _limit(inputs, max_cells: int, max_tracks: int):
