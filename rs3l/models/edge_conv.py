@@ -110,8 +110,7 @@ class EdgeConvBlock(MessagePassing):
             if self._max_commutes:
                 # act(a_i + b_j) with a monotone act: the max over j moves inside, so no
                 # per-edge activation is needed (exact; RS3L's single-layer edge MLP)
-                neighbours = b.index_select(0, idx.reshape(-1)).view(n, kk, -1)
-                out = self.first_post(a + neighbours.max(dim=1).values)
+                out = self.first_post(a + _NeighbourMax.apply(b, idx))
                 if not self.loop:
                     out = out.masked_fill(~valid[:, :1], 0.0)
                 if self.residual:
@@ -144,6 +143,30 @@ class EdgeConvBlock(MessagePassing):
     def __repr__(self) -> str:  # noqa: D105
         return (f"{self.__class__.__name__}({self.in_channels}, {self.channels}, k={self.k}, dynamic={self.dynamic}, "
                 f"aggr={self.aggr}, loop={self.loop}, norm={self.norm}, residual={self.residual})")
+
+
+class _NeighbourMax(torch.autograd.Function):
+    """``max_j b[idx[i, j], c]`` per node i and channel c, ``[N, C]``.
+
+    Autograd of ``b[idx].max(1)`` would keep ``[N, k, C]`` buffers and scatter the
+    gradient through them; the gradient only reaches the arg-max rows, so backward
+    here is one ``scatter_add_`` of ``[N, C]`` into ``b``'s shape.
+    """
+
+    @staticmethod
+    def forward(ctx, b: Tensor, idx: Tensor) -> Tensor:
+        n, kk = idx.shape
+        values, arg = b.index_select(0, idx.reshape(-1)).view(n, kk, -1).max(dim=1)
+        ctx.save_for_backward(idx.gather(1, arg))  # [N, C]: the row of b each max came from
+        ctx.rows = b.size(0)
+        return values
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (source,) = ctx.saved_tensors
+        grad_b = grad.new_zeros((ctx.rows, grad.size(1)))
+        grad_b.scatter_add_(0, source, grad)
+        return grad_b, None
 
 
 #: Largest number of pairwise distances held at once by :func:`dense_knn` (64 MB of float32).

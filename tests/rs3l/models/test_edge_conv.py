@@ -90,3 +90,13 @@ def test_repr_and_bad_arguments():
         EdgeConvBlock(4, [8], aggr="sum")
     with pytest.raises(ValueError, match="edge_index"):
         EdgeConvBlock(4, [8], dynamic=False)(torch.zeros(3, 4))
+
+
+def test_neighbour_max_gradient_matches_autograd_of_gather_and_max():
+    from rs3l.models.edge_conv import _NeighbourMax
+
+    g = torch.Generator().manual_seed(0)
+    b = torch.randn(9, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    idx = torch.randint(0, 9, (7, 3), generator=g)
+    assert torch.autograd.gradcheck(_NeighbourMax.apply, (b, idx))
+    torch.testing.assert_close(_NeighbourMax.apply(b, idx), b[idx].max(dim=1).values)
