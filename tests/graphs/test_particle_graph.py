@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from graphs.constituents import Constituents
 from graphs.features import PARTICLE_FEATURES, Normalisation
 from graphs.knn import knn_graph
 from graphs.particle_graph import build_particle_graph, particle_features
 from graphs.shard_reader import ShardArrays
-from graphs.synthetic import write_synthetic_dataset
+from graphs.synthetic import synthetic_columns, write_synthetic_dataset
 
 
 def test_graph_from_a_shard_row(tmp_path):
@@ -40,3 +41,15 @@ def test_feature_subset_and_normalisation(tmp_path):
     assert np.allclose(graph.x[:, 0].numpy(), (raw[:, 0] - 1.0) / 2.0, atol=1e-6)
     assert np.allclose(graph.x[:, 1:].numpy(), raw[:, 1:4], atol=1e-6)
     assert graph.edge_index.shape == (2, 0) and graph.knn_k.tolist() == [7]
+
+
+def test_a_jet_at_phi_pi_gives_the_same_graph_as_the_jet_turned_to_phi_zero(tmp_path):
+    columns = synthetic_columns(1, ("nominal",), detector=False, jet_phi=np.pi)
+    px, py = np.array(columns["part_px"][0], dtype=np.float64), np.array(columns["part_py"][0], dtype=np.float64)
+    rest = [np.array(columns[f"part_{n}"][0]) for n in ("pz", "energy", "pid", "charge", "d0", "dz")]
+    at_pi = Constituents.from_cartesian(px, py, *rest)
+    at_zero = Constituents.from_cartesian(-px, -py, *rest)  # rotated by pi about the beam
+    assert abs(abs(at_pi.jet_phi) - np.pi) < 0.3 and np.all(np.abs(at_pi.dphi) < 1.5)
+    g_pi, g_zero = build_particle_graph(at_pi, k=8), build_particle_graph(at_zero, k=8)
+    assert torch.allclose(g_pi.x, g_zero.x, atol=1e-5)
+    assert torch.equal(g_pi.edge_index, g_zero.edge_index)
