@@ -83,7 +83,6 @@ def test_node_limits_keep_the_most_energetic(jet_inputs):
     assert np.allclose(kept, np.sort(jet_inputs.cell_energy)[::-1][:10], rtol=1e-5)
 
 
-@pytest.mark.slow
 def test_a_jet_with_thousands_of_cells_builds():
     rng = np.random.default_rng(0)
     n = 6000
