@@ -47,7 +47,6 @@ class ShardArrays:
     Args:
         path: the shard file.
         graph: ``particles``, ``pflow`` or ``detector``.
-        rows: when given, only these rows are kept (for memory), in this order.
     """
 
     def __init__(self, path: str | Path, graph: str):
