@@ -127,3 +127,37 @@ def test_pretrain_writes_weights_logs_and_diagnostics_and_resumes(dataset, tmp_p
 def test_pretrain_in_group_mode(dataset, tmp_path):
     pretrain(_config(mode="groups", epochs=1), dataset, tmp_path, device="cpu", progress=False)
     assert json.loads((tmp_path / "diagnostics.json").read_text())["n_pairs"] > 0
+
+
+class _Kill(Exception):
+    pass
+
+
+def _contrastive_run(out_dir, kill_at_step=None, resume=False):
+    torch.manual_seed(7)
+    config = BackboneConfig(k=3, encoder_channels=[8], edge_conv_channels=[[8, 8], [8]], norm="batch",
+                            head_channels=[8], embedding_dim=4, dropout=0.2)
+    backbone = build_backbone(config, {"particle": 4})
+    loader = DataLoader(NoisyCopies(12), batch_size=4, shuffle=True, collate_fn=collate_pairs)
+    inner = contrastive_step(NTXentLoss(0.1))
+    calls = {"n": 0}
+
+    def step(model, batch):
+        calls["n"] += 1
+        if calls["n"] == kill_at_step:
+            raise _Kill
+        return inner(model, batch)
+
+    trainer = Trainer(ContrastiveModel(backbone), step, out_dir=out_dir, epochs=3, lr=1e-2, step_size=1, gamma=0.5,
+                      grad_clip=1.0, deterministic=True, seed=3, progress=False, restore_best=False)
+    trainer.fit(loader, resume=resume)
+    return backbone
+
+
+def test_killed_and_resumed_pretraining_is_bit_identical_to_an_uninterrupted_run(tmp_path):
+    straight = _contrastive_run(tmp_path / "a")
+    with pytest.raises(_Kill):
+        _contrastive_run(tmp_path / "b", kill_at_step=8)  # 3 steps per epoch: dies in epoch 3
+    resumed = _contrastive_run(tmp_path / "b", resume=True)
+    for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(p, q), name
