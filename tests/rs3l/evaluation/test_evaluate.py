@@ -1,7 +1,8 @@
 """evaluate(): input checks, and an end-to-end run on a tiny synthetic dataset.
 
 The dataset: jets are collimated sprays around (eta, phi) = (0, 0); quark jets have few hard
-constituents, gluon jets many soft ones, Hbb jets two prongs. Views of a group
+constituents, gluon jets many soft ones, Hbb jets two prongs with more constituents still
+(so a sum-pooled embedding separates them even before much training). Views of a group
 share the group's jet axis, energy and label and differ in the constituents'
 smearing, so a tagger's output moves a little between views.
 """
@@ -27,7 +28,7 @@ def _jet(rng, label, energy, shift):
     elif label == "gluon":
         n, prongs = rng.integers(14, 24), [(0.0, 0.0)]
     else:
-        n, prongs = rng.integers(10, 18), [(-0.2, 0.05), (0.2, -0.05)]
+        n, prongs = rng.integers(26, 34), [(-0.2, 0.05), (0.2, -0.05)]
     frac = rng.dirichlet(np.ones(n) * (2.0 if label == "gluon" else 0.7))
     prong = rng.integers(0, len(prongs), n)
     centre = np.asarray(prongs)[prong]
@@ -127,7 +128,7 @@ def _tiny_run_config(**evaluate):
     from graphs.contract import DataContract
 
     config = RunConfig()
-    config.data = DataContract(graph="particles", features="rs3l15", k=4, max_particles=24, val_fraction=0.2,
+    config.data = DataContract(graph="particles", features="rs3l15", k=4, max_particles=40, val_fraction=0.2,
                                test_fraction=0.3, num_workers=0, shuffle_buffer=64)
     config.model = BackboneConfig(encoder_channels=[16], edge_conv_channels=[[16], [16]], k=4, head_channels=[16],
                                   embedding_dim=8)
@@ -175,7 +176,7 @@ def test_evaluate_end_to_end(tiny_dataset, tmp_path):
     # fine-tuned and supervised taggers only have to produce valid numbers here.
     for tagger in metrics["taggers"]:
         value = hbb["results"][tagger]["1"]["nominal"]["auc"]["value"]
-        assert value > 0.6 if tagger.startswith("frozen") else 0.0 <= value <= 1.0, tagger
+        assert value > 0.7 if tagger.startswith("frozen") else 0.0 <= value <= 1.0, tagger
         assert set(hbb["results"][tagger]["1"]["robustness"]) == {"fsr_up"}
     assert set(hbb["robustness_ratio"]) == {"frozen_linear", "frozen_mlp", "finetune_mlp"}
     # recompute one number from the saved predictions
