@@ -20,7 +20,10 @@ half-width ``radius + window_margin``; a cluster cannot grow past the window edg
    with Q = P(Z > seed), at uniformly chosen cells, with values from the Gaussian tail
    above the seed threshold (Marsaglia's tail method), and (b) the noise of every
    other cell lazily, the first time the clustering looks at it, from the Gaussian
-   truncated below the seed threshold. Each cell's noise is then distributed as the
+   truncated below the seed threshold. A cell with a small signal s < 1 sigma is a
+   seed only if its noise falls in (seed - s, seed) (probability below 2e-4); that is
+   decided by thinning, without drawing the noise of every such cell, and a cell not
+   made a seed draws its noise later truncated below seed - s. This is exact too. Each cell's noise is then distributed as the
    full Gaussian (up to the Poisson approximation of Binomial(n_cells, Q), and
    ignoring two seeds drawn in one cell, a 1e-11 effect), at a cost proportional to
    the cells near energy rather than to the window size. The noise-only cell rate is
@@ -60,6 +63,7 @@ _CUT_SIGMAS = 2.5  # profile integrated out to this many widths, then renormalis
 _MIN_FRACTION = 1e-3  # cells getting less than this fraction of a deposit are skipped...
 _MIN_NOISE_FRACTION = 0.1  # ...or less than this fraction of the layer's noise sigma
 _POINT_NOISE_FRACTION = 1.0  # deposits below this many noise sigmas go into one cell, unspread
+_THINNING_SIGNIFICANCE = 1.0  # cells with less signal than this (in sigmas) are seeded by thinning
 
 
 @dataclass
@@ -100,6 +104,30 @@ def _gauss_tail(a):
             return x
 
 
+@numba.njit(cache=True)
+def _upper_tail(x):
+    return 0.5 * math.erfc(x / math.sqrt(2.0))
+
+
+@numba.njit(cache=True)
+def _geometric(p):
+    """Failures before the first success of Bernoulli(p) trials."""
+    if p <= 0.0:
+        return 2**62
+    if p >= 1.0:
+        return 0
+    return int(math.log(1.0 - np.random.random()) / math.log1p(-p))
+
+
+@numba.njit(cache=True)
+def _gauss_between(a, b):
+    """Standard normal truncated to (a, b), 0 <= a < b, by uniform proposals."""
+    while True:
+        z = a + (b - a) * np.random.random()
+        if np.random.random() < math.exp(-0.5 * (z * z - a * a)):
+            return z
+
+
 @numba.njit(cache=True, inline="always")
 def _significance(energy, sigma):
     if sigma > 0.0:
@@ -124,10 +152,11 @@ def _local(layer, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
 
 
 @numba.njit(cache=True, inline="always")
-def _noise_at(c, sigma_c, noise, drawn, seed_thr):
+def _noise_at(c, sigma_c, noise, drawn, bound):
+    """The cell's noise, drawn on first use from N(0, sigma) truncated below ``bound`` sigmas."""
     if not drawn[c]:
         z = np.random.standard_normal()
-        while z > seed_thr:
+        while z > bound:
             z = np.random.standard_normal()
         noise[c] = sigma_c * z
         drawn[c] = True
@@ -220,6 +249,11 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
         e_dep = dep_e[d] / kept_frac
         base = offset[l]
         stride = n_phi[l]
+        need = n_cand + (2 * half + 1) ** 2
+        if need > cand_list.shape[0]:
+            grow = max(need, 2 * cand_list.shape[0])
+            cand_list = np.concatenate((cand_list, np.empty(grow - cand_list.shape[0], dtype=np.int64)))
+            cand_layer = np.concatenate((cand_layer, np.empty(grow - cand_layer.shape[0], dtype=np.int64)))
         for ke in range(2 * half + 1):
             if row[ke] < 0:
                 continue
@@ -228,17 +262,13 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                 f = frac_eta[ke] * frac_phi[kp]
                 if col[kp] < 0 or f < e_min:
                     continue
-                e_cell = e_dep * f
                 c = row_base + col[kp]
-                signal[c] += e_cell
-                if not candidate[c]:
-                    candidate[c] = True
-                    if n_cand == cand_list.shape[0]:
-                        cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
-                        cand_layer = np.concatenate((cand_layer, np.empty(cand_layer.shape[0], dtype=np.int64)))
-                    cand_list[n_cand] = c
-                    cand_layer[n_cand] = l
-                    n_cand += 1
+                signal[c] += e_dep * f
+                # branch-free append of a newly touched cell (the write is harmless otherwise)
+                cand_list[n_cand] = c
+                cand_layer[n_cand] = l
+                n_cand += 1 - candidate[c]
+                candidate[c] = True
 
     for l in range(n_layers):
         n_window = n_eta[l] * n_phi[l]
@@ -257,13 +287,35 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                 cand_layer[n_cand] = l
                 n_cand += 1
 
+    # Seeds among the cells with signal. A cell whose signal s (in sigmas) is below
+    # s_cut becomes a seed only if its noise lands in (seed - s, seed), probability
+    # p(s) <= p_max ~ 1e-4: decide that by thinning (geometric skips at rate p_max, then
+    # accept with p(s) / p_max) instead of drawing every such cell's noise; a cell not
+    # made a seed keeps noise truncated below seed - s, drawn when clustering reaches it.
     seeds = np.empty(n_cand, dtype=np.int64)
     seed_sig = np.empty(n_cand)
     n_seeds = 0
+    s_cut = min(_THINNING_SIGNIFICANCE, seed_thr)
+    q_thr = _upper_tail(seed_thr)
+    p_max = (_upper_tail(seed_thr - s_cut) - q_thr) / (1.0 - q_thr)
+    next_trial = _geometric(p_max)
+    n_low = 0
     for i in range(n_cand):
         c = cand_list[i]
         sigma_c = sigma[cand_layer[i]]
-        s = _significance(signal[c] + _noise_at(c, sigma_c, noise, drawn, seed_thr), sigma_c)
+        if drawn[c] or sigma_c <= 0.0 or signal[c] >= s_cut * sigma_c:
+            s = _significance(signal[c] + _noise_at(c, sigma_c, noise, drawn, seed_thr), sigma_c)
+        else:
+            s = -np.inf
+            if n_low == next_trial:
+                s_low = signal[c] / sigma_c
+                p_low = (_upper_tail(seed_thr - s_low) - q_thr) / (1.0 - q_thr)
+                if np.random.random() * p_max < p_low:
+                    noise[c] = sigma_c * _gauss_between(seed_thr - s_low, seed_thr)
+                    drawn[c] = True
+                    s = s_low + noise[c] / sigma_c
+                next_trial += 1 + _geometric(p_max)
+            n_low += 1
         if s > seed_thr:
             seeds[n_seeds] = c
             seed_sig[n_seeds] = s
@@ -339,7 +391,10 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                     visited[n_visited] = c2
                     n_visited += 1
                 sigma_c = sigma[nb_layer[i]]
-                s = _significance(signal[c2] + _noise_at(c2, sigma_c, noise, drawn, seed_thr), sigma_c)
+                bound = seed_thr
+                if sigma_c > 0.0 and signal[c2] < s_cut * sigma_c:
+                    bound = seed_thr - signal[c2] / sigma_c
+                s = _significance(signal[c2] + _noise_at(c2, sigma_c, noise, drawn, bound), sigma_c)
                 if abs(s) > nbr_thr:
                     label[c2] = cluster
                     kept[n_kept] = c2

@@ -103,3 +103,23 @@ def test_same_seed_same_cells_other_seed_other_cells():
     np.testing.assert_array_equal(a.energy, b.energy)
     np.testing.assert_array_equal(a.ieta, b.ieta)
     assert len(a.energy) != len(c.energy) or not np.array_equal(a.energy, c.energy)
+
+
+@pytest.mark.parametrize("significance", [0.3, 0.9, 2.5])
+def test_cells_with_small_signal_become_seeds_as_often_as_the_gaussian_says(significance):
+    # seeds of low-signal cells are decided by thinning, of larger ones by drawing the noise
+    card = load_card("cocoa", {"topo": {"seed": 3.0}})
+    sigma = card.noise_sigmas()[3]
+    n = card.layers[3].n_cells
+    idx = np.arange(0, 21, 3) + n // 2 - 10
+    ieta, iphi = np.meshgrid(idx, idx)
+    eta, phi = cell_centre(n, ieta.ravel(), iphi.ravel())
+    deposits = _deposits(np.full(eta.size, 3), eta, phi, np.full(eta.size, significance * sigma), np.full(eta.size, 1e-6))
+    rng = np.random.default_rng(int(10 * significance))
+    calls, seeds = 500, 0
+    for _ in range(calls):
+        cells = simulate_cells(card, deposits, 0.0, 0.0, 1.0, NO_TRACKS, NO_TRACKS, rng)
+        at_deposit = (cells.layer == 3) & np.isin(cells.ieta * n + cells.iphi, (ieta * n + iphi).ravel())
+        seeds += int((cells.energy[at_deposit] > card.topo.seed * sigma).sum())
+    expected = calls * eta.size * stats.norm.sf(card.topo.seed - significance)
+    assert seeds == pytest.approx(expected, abs=4 * np.sqrt(expected))
