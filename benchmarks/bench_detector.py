@@ -7,7 +7,7 @@ default). Prints a Markdown table: jets per core-second, detector time per jet,
 Pythia time per jet (event time / selected jets), their ratio (the aim is <= 10%),
 peak memory per jet, and the size of a jet's output.
 
-    python benchmarks/bench_detector.py            # 150 events, about a minute
+    python benchmarks/bench_detector.py            # 300 events, about 30 s
     python benchmarks/bench_detector.py --quick    # 40 events
     python benchmarks/bench_detector.py --events 500 --card noisy
 """
@@ -67,7 +67,7 @@ def _jets(fastjet, particles: Particles, radius: float):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=150, help="Pythia events (default 150)")
+    parser.add_argument("--events", type=int, default=300, help="Pythia events (default 300, about 30 s)")
     parser.add_argument("--quick", action="store_true", help="40 events")
     parser.add_argument("--card", default="cocoa", help="detector card name or YAML file")
     parser.add_argument("--seed", type=int, default=7)
@@ -116,7 +116,9 @@ def main(argv=None) -> None:
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     n_jets = len(samples)
-    card_cells = sum(min(l.n_cells, int(2 * (radius + card.window_margin) * l.n_cells / 6) + 2) ** 2 for l in card.layers)
+    from sim_pairs.detector.topo_cluster import _workspace
+
+    workspace = sum(a.nbytes for a in _workspace(0))
 
     per_jet_det = t_detector / n_jets
     per_jet_pythia = t_pythia / n_jets
@@ -127,7 +129,7 @@ def main(argv=None) -> None:
     print(f"| time per jet | {per_jet_det * 1e3:.3f} ms | {per_jet_pythia * 1e3:.3f} ms | {per_jet_det / per_jet_pythia:.1%} |")
     print(f"| jets per core-second | {1 / per_jet_det:.0f} | {1 / per_jet_pythia:.0f} | |")
     print(f"| peak Python-heap memory per jet (tracemalloc) | {np.mean(peaks) / 1024:.0f} KiB | | |")
-    print(f"| kernel cell window (upper bound) | {card_cells * 42 / 1024:.0f} KiB ({card_cells} cells x 42 B) | | |")
+    print(f"| cell workspace, once per thread (reused) | {workspace / 1024:.0f} KiB | | |")
     print(f"| output per jet | {out_bytes / n_jets / 1024:.1f} KiB: {n_cells / n_jets:.0f} cells, "
           f"{n_tracks / n_jets:.0f} tracks, {n_pfc / n_jets:.0f} pflow candidates | | |")
 

@@ -145,7 +145,9 @@ def _local(layer, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
     ie = geta - lo_eta[layer]
     if ie < 0 or ie >= n_eta[layer] or geta < 0 or geta >= n_cells[layer]:
         return -1
-    ip = (gphi - lo_phi[layer]) % n_cells[layer]
+    ip = gphi - lo_phi[layer]  # gphi is in [0, n_cells): a modulo would cost a division
+    if ip < 0:
+        ip += n_cells[layer]
     if ip >= n_phi[layer]:
         return -1
     return offset[layer] + ie * n_phi[layer] + ip
@@ -175,7 +177,7 @@ def _layer_of(c, offset):
 def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
             dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots,
             seed_thr, nbr_thr, bnd_thr, q_seed, trk_eta, trk_phi, match_order, r_mid, z_mid, barrel_abs_eta,
-            signal, noise, drawn, candidate, label, queue, kept, visited):
+            overlap, signal, noise, drawn, candidate, label, queue, kept, visited):
     np.random.seed(seed)
     n_layers = n_cells.shape[0]
     offset = np.zeros(n_layers + 1, dtype=np.int64)
@@ -348,7 +350,9 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
             ie = rel // n_phi[l]
             ip = rel - ie * n_phi[l]
             geta = lo_eta[l] + ie
-            gphi = (lo_phi[l] + ip) % n_cells[l]
+            gphi = lo_phi[l] + ip
+            if gphi >= n_cells[l]:
+                gphi -= n_cells[l]
             ring = n_phi[l] == n_cells[l]
             n_nb = 0
             for de in range(-1, 2):
@@ -366,15 +370,14 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                     nb[n_nb] = offset[l] + ie2 * n_phi[l] + ip2
                     nb_layer[n_nb] = l
                     n_nb += 1
-            for l2 in (l - 1, l + 1):
+            for side in range(2):
+                l2 = l - 1 + 2 * side
                 if l2 < 0 or l2 >= n_layers:
                     continue
-                ratio_num = n_cells[l2]
-                ratio_den = n_cells[l]
-                e_lo = (geta * ratio_num) // ratio_den
-                e_hi = ((geta + 1) * ratio_num - 1) // ratio_den
-                p_lo = (gphi * ratio_num) // ratio_den
-                p_hi = ((gphi + 1) * ratio_num - 1) // ratio_den
+                e_lo = overlap[l, side, geta, 0]
+                e_hi = overlap[l, side, geta, 1]
+                p_lo = overlap[l, side, gphi, 0]
+                p_hi = overlap[l, side, gphi, 1]
                 for e2 in range(e_lo, e_hi + 1):
                     for p2 in range(p_lo, p_hi + 1):
                         if n_nb == nb.shape[0]:
@@ -461,6 +464,23 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
     return out_layer, out_eta, out_phi, out_e, out_label, n_clusters, track_cluster, centre
 
 
+def _overlap_map(card: DetectorCard) -> np.ndarray:
+    """overlap[l, side, g] = (first, last) bin of layer l - 1 (side 0) or l + 1 (side 1)
+    overlapping bin g of layer l; the same for eta and phi (both have N bins per layer)."""
+    cached = card.__dict__.get("_overlap_map")
+    if cached is None:
+        n = [layer.n_cells for layer in card.layers]
+        cached = np.zeros((len(n), 2, max(n), 2), dtype=np.int64)
+        for l in range(len(n)):
+            for side, l2 in enumerate((l - 1, l + 1)):
+                if 0 <= l2 < len(n):
+                    g = np.arange(n[l])
+                    cached[l, side, : n[l], 0] = (g * n[l2]) // n[l]
+                    cached[l, side, : n[l], 1] = ((g + 1) * n[l2] - 1) // n[l]
+        card.__dict__["_overlap_map"] = cached
+    return cached
+
+
 _WORKSPACE = threading.local()
 
 
@@ -528,7 +548,7 @@ def simulate_cells(
         np.ascontiguousarray(track_eta_layer, dtype=np.float64).reshape(-1, 6),
         np.ascontiguousarray(track_phi_layer, dtype=np.float64).reshape(-1, 6),
         _MATCH_ORDER, np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
-        float(card.barrel_abs_eta), *_workspace(int((n_eta * n_phi).sum())),
+        float(card.barrel_abs_eta), _overlap_map(card), *_workspace(int((n_eta * n_phi).sum())),
     )
     layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, centre = out
     return Cells(layer, ieta, iphi, energy, cluster, int(n_clusters), track_cluster, *centre)
