@@ -7,7 +7,7 @@ default). Prints a Markdown table: jets per core-second, detector time per jet,
 Pythia time per jet (event time / selected jets), their ratio (the aim is <= 10%),
 peak memory per jet, and the size of a jet's output.
 
-    python benchmarks/bench_detector.py            # 300 events, about 30 s
+    python benchmarks/bench_detector.py            # 500 events, about 15 s
     python benchmarks/bench_detector.py --quick    # 40 events
     python benchmarks/bench_detector.py --events 500 --card noisy
 """
@@ -67,7 +67,7 @@ def _jets(fastjet, particles: Particles, radius: float):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=300, help="Pythia events (default 300, about 30 s)")
+    parser.add_argument("--events", type=int, default=500, help="Pythia events (default 500, about 15 s)")
     parser.add_argument("--quick", action="store_true", help="40 events")
     parser.add_argument("--card", default="cocoa", help="detector card name or YAML file")
     parser.add_argument("--seed", type=int, default=7)
