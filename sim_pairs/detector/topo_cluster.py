@@ -45,7 +45,6 @@ Generator, so a call is deterministic given that Generator.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 
 import numba
@@ -53,6 +52,8 @@ import numpy as np
 
 from .calorimeter import Deposits
 from .card import DetectorCard
+from .cell_noise import _gauss_between, _gauss_tail, _geometric, _noise_at, _significance, _upper_tail, seed_probability
+from .cell_window import _layer_of, _local, _overlap_map, _workspace, window_bins
 from .geometry import ETA_SPAN
 
 __all__ = ["Cells", "seed_probability", "simulate_cells"]
@@ -87,90 +88,6 @@ class Cells:
     x: np.ndarray
     y: np.ndarray
     z: np.ndarray
-
-
-def seed_probability(threshold: float) -> float:
-    """Q = P(Z > threshold) for a standard normal Z: the noise-only seed rate per cell."""
-    return 0.5 * math.erfc(threshold / math.sqrt(2.0))
-
-
-@numba.njit(cache=True)
-def _gauss_tail(a):
-    if a <= 0.0:
-        return abs(np.random.standard_normal())
-    while True:
-        x = math.sqrt(a * a - 2.0 * math.log(1.0 - np.random.random()))
-        if np.random.random() * x < a:
-            return x
-
-
-@numba.njit(cache=True)
-def _upper_tail(x):
-    return 0.5 * math.erfc(x / math.sqrt(2.0))
-
-
-@numba.njit(cache=True)
-def _geometric(p):
-    """Failures before the first success of Bernoulli(p) trials."""
-    if p <= 0.0:
-        return 2**62
-    if p >= 1.0:
-        return 0
-    return int(math.log(1.0 - np.random.random()) / math.log1p(-p))
-
-
-@numba.njit(cache=True)
-def _gauss_between(a, b):
-    """Standard normal truncated to (a, b), 0 <= a < b, by uniform proposals."""
-    while True:
-        z = a + (b - a) * np.random.random()
-        if np.random.random() < math.exp(-0.5 * (z * z - a * a)):
-            return z
-
-
-@numba.njit(cache=True, inline="always")
-def _significance(energy, sigma):
-    if sigma > 0.0:
-        return energy / sigma
-    if energy > 0.0:
-        return np.inf
-    if energy < 0.0:
-        return -np.inf
-    return 0.0
-
-
-@numba.njit(cache=True, inline="always")
-def _local(layer, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
-    """Window index of a cell given by global bin indices, or -1 outside the window."""
-    ie = geta - lo_eta[layer]
-    if ie < 0 or ie >= n_eta[layer] or geta < 0 or geta >= n_cells[layer]:
-        return -1
-    ip = gphi - lo_phi[layer]  # gphi is in [0, n_cells): a modulo would cost a division
-    if ip < 0:
-        ip += n_cells[layer]
-    if ip >= n_phi[layer]:
-        return -1
-    return offset[layer] + ie * n_phi[layer] + ip
-
-
-@numba.njit(cache=True, inline="always")
-def _noise_at(c, sigma_c, noise, drawn, bound):
-    """The cell's noise, drawn on first use from N(0, sigma) truncated below ``bound`` sigmas."""
-    if not drawn[c]:
-        z = np.random.standard_normal()
-        while z > bound:
-            z = np.random.standard_normal()
-        noise[c] = sigma_c * z
-        drawn[c] = True
-    return noise[c]
-
-
-@numba.njit(cache=True, inline="always")
-def _layer_of(c, offset):
-    l = 0
-    while c >= offset[l + 1]:
-        l += 1
-    return l
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -464,55 +381,6 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
     return out_layer, out_eta, out_phi, out_e, out_label, n_clusters, track_cluster, centre
 
 
-def _overlap_map(card: DetectorCard) -> np.ndarray:
-    """overlap[l, side, g] = (first, last) bin of layer l - 1 (side 0) or l + 1 (side 1)
-    overlapping bin g of layer l; the same for eta and phi (both have N bins per layer)."""
-    cached = card.__dict__.get("_overlap_map")
-    if cached is None:
-        n = [layer.n_cells for layer in card.layers]
-        cached = np.zeros((len(n), 2, max(n), 2), dtype=np.int64)
-        for l in range(len(n)):
-            for side, l2 in enumerate((l - 1, l + 1)):
-                if 0 <= l2 < len(n):
-                    g = np.arange(n[l])
-                    cached[l, side, : n[l], 0] = (g * n[l2]) // n[l]
-                    cached[l, side, : n[l], 1] = ((g + 1) * n[l2] - 1) // n[l]
-        card.__dict__["_overlap_map"] = cached
-    return cached
-
-
-_WORKSPACE = threading.local()
-
-
-def _workspace(size: int) -> tuple[np.ndarray, ...]:
-    """Per-thread cell arrays the kernel reuses from call to call (it resets what it touched)."""
-    arrays = getattr(_WORKSPACE, "arrays", None)
-    if arrays is None or arrays[0].shape[0] < size:
-        size = max(size, 1024)
-        arrays = (
-            np.zeros(size), np.zeros(size), np.zeros(size, dtype=np.bool_), np.zeros(size, dtype=np.bool_),
-            np.full(size, -1, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
-            np.empty(size, dtype=np.int64),
-        )
-        _WORKSPACE.arrays = arrays
-    return arrays
-
-
-def _window(card: DetectorCard, jet_eta: float, jet_phi: float, half_width: float):
-    """Per layer: granularity, first eta bin and count, first phi bin and count of the window."""
-    n_cells = np.array([layer.n_cells for layer in card.layers], dtype=np.int64)
-    bounds = np.zeros((4, len(n_cells)), dtype=np.int64)
-    for l, n in enumerate(card.layers):
-        n = n.n_cells
-        deta, dphi = ETA_SPAN / n, 2 * math.pi / n
-        lo = max(0, math.floor((jet_eta - half_width + 0.5 * ETA_SPAN) / deta))
-        hi = min(n - 1, math.floor((jet_eta + half_width + 0.5 * ETA_SPAN) / deta))
-        bounds[0, l], bounds[1, l] = lo, max(0, hi - lo + 1)
-        bounds[2, l] = math.floor((jet_phi - half_width + math.pi) / dphi) % n
-        bounds[3, l] = min(n, math.floor(2 * half_width / dphi) + 2)
-    return n_cells, bounds[0], bounds[1], bounds[2], bounds[3]
-
-
 def simulate_cells(
     card: DetectorCard,
     deposits: Deposits,
@@ -537,7 +405,7 @@ def simulate_cells(
     Returns:
         The kept cells with their cluster index, and each track's cluster.
     """
-    n_cells, lo_eta, n_eta, lo_phi, n_phi = _window(card, jet_eta, jet_phi, half_width)
+    n_cells, lo_eta, n_eta, lo_phi, n_phi = window_bins(card, jet_eta, jet_phi, half_width)
     topo = card.topo
     out = _kernel(
         int(rng.integers(0, 2**31 - 1)), n_cells, np.array(card.noise_sigmas(), dtype=np.float64),

@@ -6,7 +6,8 @@ from rs3l.typed_config import to_mapping
 from sim_pairs.detector import load_card
 from sim_pairs.detector.calorimeter import Deposits
 from sim_pairs.detector.geometry import cell_centre, cell_size
-from sim_pairs.detector.topo_cluster import _window, seed_probability, simulate_cells
+from sim_pairs.detector.cell_window import window_bins as _window
+from sim_pairs.detector.topo_cluster import seed_probability, simulate_cells
 
 NO_TRACKS = np.zeros((0, 6))
 

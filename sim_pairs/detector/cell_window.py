@@ -1,0 +1,90 @@
+"""The window of calorimeter cells around a jet: bin ranges, indexing, neighbours across layers, workspace.
+
+Cells of layer l inside the window are numbered ``offset[l] + ie * n_phi[l] + ip``
+with ie, ip the eta and phi bins counted from the window's first bin (phi wraps
+around). The topo-clustering kernel works on these numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numba
+import numpy as np
+
+from .card import DetectorCard
+from .geometry import ETA_SPAN
+
+__all__ = ["window_bins"]
+
+
+@numba.njit(cache=True, inline="always")
+def _local(layer, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
+    """Window index of a cell given by global bin indices, or -1 outside the window."""
+    ie = geta - lo_eta[layer]
+    if ie < 0 or ie >= n_eta[layer] or geta < 0 or geta >= n_cells[layer]:
+        return -1
+    ip = gphi - lo_phi[layer]  # gphi is in [0, n_cells): a modulo would cost a division
+    if ip < 0:
+        ip += n_cells[layer]
+    if ip >= n_phi[layer]:
+        return -1
+    return offset[layer] + ie * n_phi[layer] + ip
+
+
+@numba.njit(cache=True, inline="always")
+def _layer_of(c, offset):
+    l = 0
+    while c >= offset[l + 1]:
+        l += 1
+    return l
+
+
+def _overlap_map(card: DetectorCard) -> np.ndarray:
+    """overlap[l, side, g] = (first, last) bin of layer l - 1 (side 0) or l + 1 (side 1)
+    overlapping bin g of layer l; the same for eta and phi (both have N bins per layer)."""
+    cached = card.__dict__.get("_overlap_map")
+    if cached is None:
+        n = [layer.n_cells for layer in card.layers]
+        cached = np.zeros((len(n), 2, max(n), 2), dtype=np.int64)
+        for l in range(len(n)):
+            for side, l2 in enumerate((l - 1, l + 1)):
+                if 0 <= l2 < len(n):
+                    g = np.arange(n[l])
+                    cached[l, side, : n[l], 0] = (g * n[l2]) // n[l]
+                    cached[l, side, : n[l], 1] = ((g + 1) * n[l2] - 1) // n[l]
+        card.__dict__["_overlap_map"] = cached
+    return cached
+
+
+_WORKSPACE = threading.local()
+
+
+def _workspace(size: int) -> tuple[np.ndarray, ...]:
+    """Per-thread cell arrays the kernel reuses from call to call (it resets what it touched)."""
+    arrays = getattr(_WORKSPACE, "arrays", None)
+    if arrays is None or arrays[0].shape[0] < size:
+        size = max(size, 1024)
+        arrays = (
+            np.zeros(size), np.zeros(size), np.zeros(size, dtype=np.bool_), np.zeros(size, dtype=np.bool_),
+            np.full(size, -1, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
+            np.empty(size, dtype=np.int64),
+        )
+        _WORKSPACE.arrays = arrays
+    return arrays
+
+
+def window_bins(card: DetectorCard, jet_eta: float, jet_phi: float, half_width: float):
+    """Per layer: granularity, first eta bin and count, first phi bin and count of the window."""
+    n_cells = np.array([layer.n_cells for layer in card.layers], dtype=np.int64)
+    bounds = np.zeros((4, len(n_cells)), dtype=np.int64)
+    for l, n in enumerate(card.layers):
+        n = n.n_cells
+        deta, dphi = ETA_SPAN / n, 2 * math.pi / n
+        lo = max(0, math.floor((jet_eta - half_width + 0.5 * ETA_SPAN) / deta))
+        hi = min(n - 1, math.floor((jet_eta + half_width + 0.5 * ETA_SPAN) / deta))
+        bounds[0, l], bounds[1, l] = lo, max(0, hi - lo + 1)
+        bounds[2, l] = math.floor((jet_phi - half_width + math.pi) / dphi) % n
+        bounds[3, l] = min(n, math.floor(2 * half_width / dphi) + 2)
+    return n_cells, bounds[0], bounds[1], bounds[2], bounds[3]

@@ -1,0 +1,66 @@
+import numba
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim_pairs.detector.cell_noise import _gauss_between, _gauss_tail, _geometric, _noise_at, seed_probability
+
+
+@numba.njit
+def _draw(kind, a, b, n, seed):
+    np.random.seed(seed)
+    out = np.empty(n)
+    for i in range(n):
+        if kind == 0:
+            out[i] = _gauss_tail(a)
+        elif kind == 1:
+            out[i] = _gauss_between(a, b)
+        else:
+            out[i] = _geometric(a)
+    return out
+
+
+@numba.njit
+def _lazy(bound, n, seed):
+    np.random.seed(seed)
+    noise = np.zeros(n)
+    drawn = np.zeros(n, dtype=np.bool_)
+    for c in range(n):
+        _noise_at(c, 2.0, noise, drawn, bound)
+    first = noise.copy()
+    for c in range(n):
+        _noise_at(c, 2.0, noise, drawn, bound)  # drawn once: the same value comes back
+    return first, noise
+
+
+@pytest.mark.parametrize("a", [0.0, 2.0, 4.6])
+def test_gaussian_tail_matches_scipy_truncnorm(a):
+    sample = _draw(0, a, 0.0, 20000, 1)
+    assert sample.min() >= a
+    assert stats.kstest(sample, stats.truncnorm(a, np.inf).cdf).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("a, b", [(0.5, 1.0), (3.6, 4.6), (4.5, 4.6)])
+def test_gaussian_between_matches_scipy_truncnorm(a, b):
+    sample = _draw(1, a, b, 20000, 2)
+    assert a <= sample.min() and sample.max() <= b
+    assert stats.kstest(sample, stats.truncnorm(a, b).cdf).pvalue > 1e-3
+
+
+def test_geometric_counts_failures_before_a_success():
+    p = 0.01
+    sample = _draw(2, p, 0.0, 50000, 3)
+    assert sample.mean() == pytest.approx((1 - p) / p, rel=0.03)
+    assert stats.kstest(sample + 1, stats.geom(p).cdf).statistic < 0.02
+
+
+def test_lazy_noise_is_truncated_drawn_once_and_scaled():
+    first, again = _lazy(1.5, 20000, 4)
+    np.testing.assert_array_equal(first, again)
+    assert first.max() <= 2.0 * 1.5
+    assert stats.kstest(first / 2.0, stats.truncnorm(-np.inf, 1.5).cdf).pvalue > 1e-3
+
+
+def test_seed_probability_is_the_normal_upper_tail():
+    for t in (0.0, 2.0, 4.6):
+        assert seed_probability(t) == pytest.approx(stats.norm.sf(t), rel=1e-12)
