@@ -34,12 +34,10 @@ killed mid-epoch repeats that epoch on resume.
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
 import os
 import random
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -51,6 +49,7 @@ from torch import nn
 from ..device import resolve_device
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .distributed import all_reduce_mean, dist_info
+from .run_log import StepLog, tensorboard_writer, write_epochs_csv
 
 __all__ = ["Trainer", "TrainResult", "StepFn", "seed_everything", "count_jets", "move_to_device"]
 
@@ -273,7 +272,7 @@ class Trainer:
 
         return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True), total
 
-    def train_epoch(self, loader: Iterable, steps_log: "_StepLog | None" = None) -> dict[str, float]:
+    def train_epoch(self, loader: Iterable, steps_log: "StepLog | None" = None) -> dict[str, float]:
         """One pass over ``loader`` (at most ``max_steps_per_epoch`` steps); returns mean loss and metrics."""
         self.wrapped.train()
         self._set_epoch(loader, self.epoch)
@@ -347,8 +346,8 @@ class Trainer:
             self.load_state_dict(load_checkpoint(self.checkpoint_path, map_location=self.device))
         if main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-        steps_log = _StepLog(self.out_dir / "steps.csv", append=resume) if main else None
-        writer = _tensorboard(self.out_dir / "tb") if main else None
+        steps_log = StepLog(self.out_dir / "steps.csv", append=resume) if main else None
+        writer = tensorboard_writer(self.out_dir / "tb") if main else None
         stopped = self.patience is not None and self.bad_epochs >= self.patience
         try:
             while self.epoch < self.epochs and not stopped:
@@ -373,7 +372,7 @@ class Trainer:
                     save_checkpoint(self.checkpoint_path, state)
                     if improved:
                         save_checkpoint(self.best_path, state)
-                    _write_epochs_csv(self.out_dir / "epochs.csv", self.history)
+                    write_epochs_csv(self.out_dir / "epochs.csv", self.history)
                     if writer is not None:
                         for k, v in row.items():
                             if k != "epoch" and isinstance(v, (int, float)) and math.isfinite(v):
@@ -396,42 +395,3 @@ class Trainer:
             stopped_early=stopped and self.epoch < self.epochs,
             steps=self.global_step,
         )
-
-
-class _StepLog:
-    """Append-only ``steps.csv`` (step, epoch, loss, lr, jets_per_s)."""
-
-    def __init__(self, path: Path, append: bool) -> None:
-        new = not (append and path.is_file())
-        self._file = open(path, "w" if new else "a", newline="")
-        self._csv = csv.writer(self._file)
-        if new:
-            self._csv.writerow(["step", "epoch", "loss", "lr", "jets_per_s"])
-
-    def write(self, step: int, epoch: int, loss: float, lr: float, rate: float) -> None:
-        self._csv.writerow([step, epoch, f"{loss:.6g}", f"{lr:.6g}", f"{rate:.1f}"])
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def _write_epochs_csv(path: Path, history: list[dict[str, float]]) -> None:
-    from sim_pairs.io import atomic_path
-
-    columns: list[str] = []
-    for row in history:
-        columns += [k for k in row if k not in columns]
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(history)
-
-
-def _tensorboard(log_dir: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        warnings.warn("tensorboard is not installed (pip install tensorboard): no TensorBoard logs, CSV only")
-        return None
-    return SummaryWriter(log_dir=str(log_dir))
