@@ -24,7 +24,14 @@ import logging
 import sys
 from pathlib import Path
 
+from sim_pairs.generate import GenerationError
+
 from .typed_config import ConfigError
+
+# Errors raised for bad input or a failed stage carry a message naming the file, field or
+# view; every one of them subclasses ValueError (or is GenerationError), FileNotFoundError
+# covers a mistyped --data / --model.
+_USER_ERRORS = (ValueError, FileNotFoundError, GenerationError)
 
 log = logging.getLogger("rs3l")
 
@@ -96,6 +103,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     base_dir = Path(config.base_dir)
 
+    try:
+        return _dispatch(args, config, base_dir)
+    except _USER_ERRORS as err:
+        # bad input (a file, a field, a view): the message names it; the traceback is noise
+        # unless asked for
+        if args.verbose:
+            log.exception("%s", err)
+        else:
+            log.error("%s: %s", type(err).__name__, err)
+        return 2
+    except KeyboardInterrupt:
+        log.error("interrupted; the same command resumes where this one stopped")
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, config, base_dir: Path) -> int:
     if args.command == "config":
         import yaml
 
