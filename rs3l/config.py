@@ -23,6 +23,7 @@ from typing import Any
 from .typed_config import ConfigError, from_mapping, load_yaml, to_mapping
 
 from sim_pairs.config import GenerationConfig
+from sim_pairs.shipped_configs import CONFIG_DIR
 from graphs.contract import DataContract
 from rs3l.models.config import BackboneConfig
 from rs3l.train.config import PretrainConfig
@@ -31,7 +32,7 @@ from rs3l.evaluation.config import EvaluateConfig
 __all__ = ["RunConfig", "load_config", "DEFAULT_CONFIG", "ConfigError"]
 
 #: The embedded default config: what `rs3l run` uses without --config.
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "quickstart.yaml"
+DEFAULT_CONFIG = CONFIG_DIR / "quickstart.yaml"
 
 
 @dataclass

@@ -25,6 +25,8 @@ from typing import Any, Literal, Mapping
 
 from rs3l.typed_config import ConfigError, from_mapping, load_yaml, to_mapping
 
+from ..shipped_configs import CONFIG_DIR
+
 __all__ = [
     "CaloLayer",
     "CaloResponse",
@@ -37,8 +39,8 @@ __all__ = [
     "load_card",
 ]
 
-#: Where built-in cards (``cocoa``, ``noisy``, ``coarse``) live, in a source checkout.
-BUILTIN_CARD_DIR = Path(__file__).resolve().parents[2] / "configs" / "detector"
+#: Where built-in cards (``cocoa``, ``noisy``, ``coarse``) live.
+BUILTIN_CARD_DIR = CONFIG_DIR / "detector"
 
 N_LAYERS = 6
 
