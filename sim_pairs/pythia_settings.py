@@ -60,7 +60,9 @@ def new_pythia(settings: Sequence[str], *, seed: int, where: str):
         raise PythiaSettingError(f"{where}: seed {seed} outside Pythia's range 1..{PYTHIA_SEED_MAX}")
     pythia8mc = import_pythia()
     pythia = pythia8mc.Pythia("", False)
-    quiet = ["Print:quiet = on", "Next:numberCount = 0", "Random:setSeed = on", f"Random:seed = {seed}"]
+    # Print:quiet leaves Vincia's initialisation banner on; verbosity 0 silences it too,
+    # so the logs of a long run stay readable
+    quiet = ["Print:quiet = on", "Print:verbosity = 0", "Next:numberCount = 0", "Random:setSeed = on", f"Random:seed = {seed}"]
     for text in quiet + list(settings):
         if not pythia.readString(text):
             raise PythiaSettingError(f"{where}: Pythia rejected the setting {text!r}")
@@ -83,4 +85,4 @@ def init_pythia(pythia, *, where: str) -> None:
     """``pythia.init()``, raising :class:`PythiaSettingError` naming ``where`` when it fails."""
     if not pythia.init():
         raise PythiaSettingError(f"{where}: Pythia init() failed (inconsistent settings or unreadable input; "
-                                 "add 'Print:quiet = off' and 'Print:errors = on' to the settings to see Pythia's log)")
+                                 "add 'Print:quiet = off', 'Print:verbosity = 2' and 'Print:errors = on' to the settings to see Pythia's log)")
