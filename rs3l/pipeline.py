@@ -8,7 +8,8 @@ Layout of a run directory::
 
 A stage whose output is complete is skipped, so re-running a stopped run picks up
 where it stopped: generation resumes shard by shard, pre-training from its last
-checkpoint, evaluation starts again.
+checkpoint, evaluation from its finished heads. A dataset or model made with a
+different config is refused, never mixed in.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def run(config: RunConfig, out: Path, *, events: int | None = None, seed: int | 
              scheduler=scheduler, workers=workers)
 
     if (model / "model.pt").is_file():
+        from .train.checkpoint import load_checkpoint
+        from .train.same_config import check_same_training_config
+
+        check_same_training_config(load_checkpoint(model / "model.pt").get("config"), config.to_dict(),
+                                   model / "model.pt")
         log.info("stage 2/3: pre-training already complete in %s, skipping", model)
     else:
         log.info("stage 2/3: pre-training -> %s", model)

@@ -27,8 +27,10 @@ from torch import Tensor, nn
 from ..device import resolve_device
 from ..losses.nt_xent import NTXentLoss
 from ..losses.vicreg import VICRegLoss
+from .checkpoint import load_checkpoint
 from .config import PretrainConfig
 from .distributed import cleanup_distributed, init_distributed
+from .same_config import check_same_training_config
 from .trainer import Trainer, seed_everything
 
 __all__ = ["pretrain", "ContrastiveModel", "contrastive_step"]
@@ -134,6 +136,9 @@ def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str =
             patience=cfg.patience, device=dev, bf16=cfg.bf16, seed=cfg.seed, deterministic=cfg.deterministic,
             max_steps_per_epoch=cfg.max_steps_per_epoch, max_val_steps=cfg.max_val_steps, log_every=cfg.log_every,
             config=run_config, progress=progress)
+        if resume and trainer.checkpoint_path.is_file():
+            saved = load_checkpoint(trainer.checkpoint_path).get("config")
+            check_same_training_config(saved, run_config, trainer.checkpoint_path)
         result = trainer.fit(train_loader, val_loader, resume=resume)
         model_path = out_dir / "model.pt"
         if info.is_main:

@@ -18,6 +18,7 @@ from rs3l.models.backbone import build_backbone
 from rs3l.models.config import BackboneConfig
 from rs3l.train.checkpoint import load_checkpoint
 from rs3l.train.pretrain import ContrastiveModel, contrastive_step, pretrain
+from rs3l.train.same_config import TrainingConfigMismatch
 from rs3l.train.trainer import Trainer
 
 
@@ -121,6 +122,11 @@ def test_pretrain_writes_weights_logs_and_diagnostics_and_resumes(dataset, tmp_p
     for name, value in load_checkpoint(path)["model"].items():
         assert torch.equal(value, blob["model"][name])
     assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 4
+    # more epochs extend the run; another temperature is another experiment: refused
+    pretrain(_config(epochs=3), dataset, tmp_path, device="cpu", resume=True, progress=False)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 6
+    with pytest.raises(TrainingConfigMismatch, match=r"checkpoint.pt.*pretrain.temperature: 0.1 -> 0.5"):
+        pretrain(_config(epochs=3, temperature=0.5), dataset, tmp_path, device="cpu", resume=True, progress=False)
 
 
 @pytest.mark.slow
