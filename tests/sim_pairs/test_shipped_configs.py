@@ -1,3 +1,4 @@
+import shutil
 import subprocess
 import sys
 
@@ -12,9 +13,12 @@ def test_config_dir_holds_the_default_config_and_the_detector_cards():
 
 def test_an_install_ships_every_config(tmp_path):
     """The wheel's data files (share/rs3l/configs) hold every YAML in configs/."""
-    root = CONFIG_DIR.parent
+    # build from a copy: setuptools leaves build/ and *.egg-info in the tree it builds
+    src = tmp_path / "src"
+    shutil.copytree(CONFIG_DIR.parent, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "runs", "*.egg-info", "__pycache__", "tests", "benchmarks", "docs"))
     out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                          str(root), "-w", str(tmp_path)], capture_output=True, text=True)
+                          str(src), "-w", str(tmp_path)], capture_output=True, text=True)
     if out.returncode != 0:
         raise AssertionError(out.stderr[-2000:])
     import zipfile
