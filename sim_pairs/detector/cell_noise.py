@@ -15,6 +15,8 @@ import math
 import numba
 import numpy as np
 
+from .cell_window import _add_candidate
+
 __all__ = ["seed_probability"]
 
 
@@ -78,3 +80,57 @@ def _noise_at(c, sigma_c, noise, drawn, bound):
         noise[c] = sigma_c * z
         drawn[c] = True
     return noise[c]
+
+
+@numba.njit(cache=True)
+def _add_noise_seeds(n_window, offset, sigma, seed_thr, q_seed, noise, drawn, candidate, cand_list, cand_layer, n_cand):
+    """Pure-noise seeds: Poisson(n_window * Q) per layer at uniform cells, values from the tail above the seed."""
+    for l in range(n_window.shape[0]):
+        if n_window[l] == 0 or sigma[l] <= 0.0:
+            continue
+        for _ in range(np.random.poisson(n_window[l] * q_seed)):
+            c = offset[l] + np.random.randint(0, n_window[l])
+            noise[c] = sigma[l] * _gauss_tail(seed_thr)
+            drawn[c] = True
+            cand_list, cand_layer, n_cand = _add_candidate(c, l, candidate, cand_list, cand_layer, n_cand)
+    return cand_list, cand_layer, n_cand
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _find_seeds(cand_list, cand_layer, n_cand, sigma, seed_thr, s_cut, signal, noise, drawn):
+    """The candidate cells above the seed threshold, in decreasing significance.
+
+    A cell whose signal s (in sigmas) is below s_cut becomes a seed only if its noise
+    lands in (seed - s, seed), probability p(s) <= p_max ~ 1e-4: decide that by
+    thinning (geometric skips at rate p_max, then accept with p(s) / p_max) instead of
+    drawing every such cell's noise; a cell not made a seed keeps noise truncated
+    below seed - s, drawn when clustering reaches it.
+    """
+    seeds = np.empty(n_cand, dtype=np.int64)
+    seed_sig = np.empty(n_cand)
+    n_seeds = 0
+    q_thr = _upper_tail(seed_thr)
+    p_max = (_upper_tail(seed_thr - s_cut) - q_thr) / (1.0 - q_thr)
+    next_trial = _geometric(p_max)
+    n_low = 0
+    for i in range(n_cand):
+        c = cand_list[i]
+        sigma_c = sigma[cand_layer[i]]
+        if drawn[c] or sigma_c <= 0.0 or signal[c] >= s_cut * sigma_c:
+            s = _significance(signal[c] + _noise_at(c, sigma_c, noise, drawn, seed_thr), sigma_c)
+        else:
+            s = -np.inf
+            if n_low == next_trial:
+                s_low = signal[c] / sigma_c
+                p_low = (_upper_tail(seed_thr - s_low) - q_thr) / (1.0 - q_thr)
+                if np.random.random() * p_max < p_low:
+                    noise[c] = sigma_c * _gauss_between(seed_thr - s_low, seed_thr)
+                    drawn[c] = True
+                    s = s_low + noise[c] / sigma_c
+                next_trial += 1 + _geometric(p_max)
+            n_low += 1
+        if s > seed_thr:
+            seeds[n_seeds] = c
+            seed_sig[n_seeds] = s
+            n_seeds += 1
+    return seeds[:n_seeds][np.argsort(-seed_sig[:n_seeds], kind="mergesort")]

@@ -16,7 +16,7 @@ import numpy as np
 from .card import DetectorCard
 from .geometry import ETA_SPAN
 
-__all__ = ["window_bins"]
+__all__ = ["window_bins", "window_capacity"]
 
 
 @numba.njit(cache=True, inline="always")
@@ -75,16 +75,52 @@ def _workspace(size: int) -> tuple[np.ndarray, ...]:
     return arrays
 
 
-def window_bins(card: DetectorCard, jet_eta: float, jet_phi: float, half_width: float):
-    """Per layer: granularity, first eta bin and count, first phi bin and count of the window."""
-    n_cells = np.array([layer.n_cells for layer in card.layers], dtype=np.int64)
-    bounds = np.zeros((4, len(n_cells)), dtype=np.int64)
-    for l, n in enumerate(card.layers):
-        n = n.n_cells
+@numba.njit(cache=True, inline="always")
+def _add_candidate(c, l, candidate, cand_list, cand_layer, n_cand):
+    """Append cell c of layer l to the candidate list once (the list grows by doubling)."""
+    if not candidate[c]:
+        candidate[c] = True
+        if n_cand == cand_list.shape[0]:
+            cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
+            cand_layer = np.concatenate((cand_layer, np.empty(cand_layer.shape[0], dtype=np.int64)))
+        cand_list[n_cand] = c
+        cand_layer[n_cand] = l
+        n_cand += 1
+    return cand_list, cand_layer, n_cand
+
+
+@numba.njit(cache=True)
+def _window_bins(n_cells, jet_eta, jet_phi, half_width):
+    n_layers = n_cells.shape[0]
+    lo_eta = np.empty(n_layers, dtype=np.int64)
+    n_eta = np.empty(n_layers, dtype=np.int64)
+    lo_phi = np.empty(n_layers, dtype=np.int64)
+    n_phi = np.empty(n_layers, dtype=np.int64)
+    for l in range(n_layers):
+        n = n_cells[l]
         deta, dphi = ETA_SPAN / n, 2 * math.pi / n
         lo = max(0, math.floor((jet_eta - half_width + 0.5 * ETA_SPAN) / deta))
         hi = min(n - 1, math.floor((jet_eta + half_width + 0.5 * ETA_SPAN) / deta))
-        bounds[0, l], bounds[1, l] = lo, max(0, hi - lo + 1)
-        bounds[2, l] = math.floor((jet_phi - half_width + math.pi) / dphi) % n
-        bounds[3, l] = min(n, math.floor(2 * half_width / dphi) + 2)
-    return n_cells, bounds[0], bounds[1], bounds[2], bounds[3]
+        lo_eta[l], n_eta[l] = lo, max(0, hi - lo + 1)
+        lo_phi[l] = math.floor((jet_phi - half_width + math.pi) / dphi) % n
+        n_phi[l] = min(n, math.floor(2 * half_width / dphi) + 2)
+    return lo_eta, n_eta, lo_phi, n_phi
+
+
+def window_bins(card: DetectorCard, jet_eta: float, jet_phi: float, half_width: float):
+    """Per layer: granularity, first eta bin and count, first phi bin and count of the window."""
+    n_cells = np.array([layer.n_cells for layer in card.layers], dtype=np.int64)
+    return (n_cells, *_window_bins(n_cells, float(jet_eta), float(jet_phi), float(half_width)))
+
+
+def window_capacity(card: DetectorCard, half_width: float) -> int:
+    """An upper bound on the number of window cells for any jet axis (sizes the workspace).
+
+    Two floors of arguments 2 * half_width / d_eta apart differ by at most that plus one;
+    one more covers rounding.
+    """
+    total = 0
+    for layer in card.layers:
+        n = layer.n_cells
+        total += min(n, math.floor(2 * half_width * n / ETA_SPAN) + 3) * min(n, math.floor(2 * half_width / (2 * math.pi / n)) + 2)
+    return total

@@ -20,7 +20,7 @@ import numpy as np
 
 from .card import DetectorCard
 
-__all__ = ["ETA_SPAN", "cell_size", "cell_centre", "cell_xyz", "layer_crossing", "wrap_phi"]
+__all__ = ["ETA_SPAN", "cell_size", "cell_centre", "cell_xyz", "centre_tables", "layer_crossing", "wrap_phi"]
 
 #: Cells cover eta in [-3, 3].
 ETA_SPAN = 6.0
@@ -53,6 +53,44 @@ def cell_xyz(card: DetectorCard, layer: np.ndarray, eta: np.ndarray, phi: np.nda
         rho = np.where(barrel, r_mid, z_mid / np.abs(np.where(barrel, 1.0, sinh)))
     z = np.where(barrel, r_mid * sinh, np.sign(eta) * z_mid)
     return rho * np.cos(phi), rho * np.sin(phi), z
+
+
+@numba.njit(cache=True)
+def _centre_tables(n_cells, r_mid, z_mid, barrel_abs_eta):
+    out = np.zeros((6, n_cells.shape[0], n_cells.max()))
+    for l in range(n_cells.shape[0]):
+        for g in range(n_cells[l]):
+            eta = -0.5 * ETA_SPAN + (g + 0.5) * ETA_SPAN / n_cells[l]
+            phi = -np.pi + (g + 0.5) * 2.0 * np.pi / n_cells[l]
+            if abs(eta) < barrel_abs_eta:
+                rho = r_mid[l]
+                z = rho * math.sinh(eta)
+            else:
+                z = math.copysign(z_mid[l], eta)
+                rho = z_mid[l] / abs(math.sinh(eta))
+            out[0, l, g] = eta
+            out[1, l, g] = phi
+            out[2, l, g] = rho
+            out[3, l, g] = z
+            out[4, l, g] = math.cos(phi)
+            out[5, l, g] = math.sin(phi)
+    return out
+
+
+def centre_tables(card: DetectorCard) -> np.ndarray:
+    """Cell centres by bin, computed once per card (cards are read-only): (6, n_layers, max N).
+
+    Rows: eta and phi of bin g, then (by eta bin) rho and z in mm, then (by phi bin)
+    cos and sin of phi, so that a cell's centre is (rho cos, rho sin, z) without a
+    transcendental call per cell.
+    """
+    cached = card.__dict__.get("_centre_tables")
+    if cached is None:
+        cached = _centre_tables(np.array([l.n_cells for l in card.layers], dtype=np.int64),
+                                np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
+                                float(card.barrel_abs_eta))
+        card.__dict__["_centre_tables"] = cached
+    return cached
 
 
 @numba.njit(cache=True)

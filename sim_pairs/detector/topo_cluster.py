@@ -3,16 +3,8 @@
 The kernel works on a dense (eta, phi) window of cells per layer around the jet,
 half-width ``radius + window_margin``; a cluster cannot grow past the window edge.
 
-1. **Lateral spread.** Each deposit spreads over the cells of its layer with a 2D
-   Gaussian profile of the card's lateral width, integrated exactly over each cell
-   (error functions) out to 2.5 widths (at most 6 cells each side); cells that would
-   get less than 1e-3 of the deposit or less than 0.1 sigma of noise are skipped and
-   the rest renormalised, so the deposit's energy is conserved exactly. A deposit
-   smaller than the layer's noise sigma (about half the deposits of a jet, 0.1% of
-   its energy: profile tails, soft particles) goes into the cell it points at. Shower-to-shower
-   fluctuations enter through the profile's centre, which is displaced by a Gaussian
-   of sigma width / sqrt(spots_per_deposit): the centroid fluctuation of a shower
-   made of that many independent energy spots.
+1. **Lateral spread** of the deposits over the cells (``lateral_spread``): a 2D
+   Gaussian profile integrated over each cell, its centre fluctuating.
 2. **Noise, only where it matters.** Every cell carries Gaussian noise N(0, sigma),
    but a cell's noise can change the output only if the cell is a seed
    (E > seed * sigma) or is reached by a growing cluster. So the kernel draws
@@ -52,18 +44,14 @@ import numpy as np
 
 from .calorimeter import Deposits
 from .card import DetectorCard
-from .cell_noise import _gauss_between, _gauss_tail, _geometric, _noise_at, _significance, _upper_tail, seed_probability
-from .cell_window import _layer_of, _local, _overlap_map, _workspace, window_bins
-from .geometry import ETA_SPAN
+from .cell_noise import _add_noise_seeds, _find_seeds, _noise_at, _significance, seed_probability
+from .cell_window import _layer_of, _local, _overlap_map, _window_bins, _workspace, window_capacity
+from .geometry import ETA_SPAN, centre_tables
+from .lateral_spread import _spread_deposits
 
 __all__ = ["Cells", "seed_probability", "simulate_cells"]
 
 _MATCH_ORDER = np.array([1, 0, 2, 3, 4, 5], dtype=np.int64)
-_MAX_HALF = 6  # cells on each side of a deposit's centre cell that its profile may reach
-_CUT_SIGMAS = 2.5  # profile integrated out to this many widths, then renormalised
-_MIN_FRACTION = 1e-3  # cells getting less than this fraction of a deposit are skipped...
-_MIN_NOISE_FRACTION = 0.1  # ...or less than this fraction of the layer's noise sigma
-_POINT_NOISE_FRACTION = 1.0  # deposits below this many noise sigmas go into one cell, unspread
 _THINNING_SIGNIFICANCE = 1.0  # cells with less signal than this (in sigmas) are seeded by thinning
 
 
@@ -90,164 +78,44 @@ class Cells:
     z: np.ndarray
 
 
+@numba.njit(cache=True, inline="always")
+def _visit(c2, sigma_c, cluster, seed_thr, s_cut, nbr_thr, bnd_thr, signal, noise, drawn, candidate, label,
+           queue, tail, kept, n_kept, visited, n_visited):
+    """Look at an unlabelled neighbour: it grows the cluster, bounds it, or stays out."""
+    if not drawn[c2] and not candidate[c2]:
+        visited[n_visited] = c2
+        n_visited += 1
+    bound = seed_thr
+    if sigma_c > 0.0 and signal[c2] < s_cut * sigma_c:
+        bound = seed_thr - signal[c2] / sigma_c
+    s = abs(_significance(signal[c2] + _noise_at(c2, sigma_c, noise, drawn, bound), sigma_c))
+    if s > nbr_thr:
+        label[c2] = cluster
+        kept[n_kept] = c2
+        n_kept += 1
+        queue[tail] = c2
+        tail += 1
+    elif s >= bnd_thr:
+        label[c2] = cluster
+        kept[n_kept] = c2
+        n_kept += 1
+    return tail, n_kept, n_visited
+
+
 @numba.njit(cache=True, error_model="numpy")
-def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
-            dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots,
-            seed_thr, nbr_thr, bnd_thr, q_seed, trk_eta, trk_phi, match_order, r_mid, z_mid, barrel_abs_eta,
-            overlap, signal, noise, drawn, candidate, label, queue, kept, visited):
-    np.random.seed(seed)
+def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, seed_thr, s_cut, nbr_thr, bnd_thr,
+          signal, noise, drawn, candidate, label, queue, kept, visited):
+    """Topo-clusters from the seeds; returns (n_kept, n_clusters, n_visited) and fills label, kept, visited.
+
+    Neighbours are looked at in a fixed order (8 in the layer, then the overlapping
+    cells of the layer before and after), so the lazily drawn noise is reproducible.
+    """
     n_layers = n_cells.shape[0]
-    offset = np.zeros(n_layers + 1, dtype=np.int64)
-    for l in range(n_layers):
-        offset[l + 1] = offset[l] + n_eta[l] * n_phi[l]
-    size = offset[n_layers]
-    cand_list = np.empty(4 * dep_e.shape[0] + 64, dtype=np.int64)
-    cand_layer = np.empty(4 * dep_e.shape[0] + 64, dtype=np.int64)
-    n_cand = 0
-
-    frac_eta = np.empty(2 * _MAX_HALF + 1)
-    frac_phi = np.empty(2 * _MAX_HALF + 1)
-    row = np.empty(2 * _MAX_HALF + 1, dtype=np.int64)
-    col = np.empty(2 * _MAX_HALF + 1, dtype=np.int64)
-    for d in range(dep_e.shape[0]):
-        l = dep_layer[d]
-        deta = ETA_SPAN / n_cells[l]
-        dphi = 2.0 * np.pi / n_cells[l]
-        width = dep_width[d]
-        if dep_e[d] < _POINT_NOISE_FRACTION * sigma[l]:
-            geta = int(math.floor((dep_eta[d] + 0.5 * ETA_SPAN) / deta))
-            gphi = int(math.floor((dep_phi[d] + np.pi) / dphi)) % n_cells[l]
-            c = _local(l, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
-            if c >= 0:
-                signal[c] += dep_e[d]
-                if not candidate[c]:
-                    candidate[c] = True
-                    if n_cand == cand_list.shape[0]:
-                        cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
-                        cand_layer = np.concatenate((cand_layer, np.empty(cand_layer.shape[0], dtype=np.int64)))
-                    cand_list[n_cand] = c
-                    cand_layer[n_cand] = l
-                    n_cand += 1
-            continue
-        jitter = width / math.sqrt(n_spots)
-        eta0 = dep_eta[d] + jitter * np.random.standard_normal()
-        phi0 = dep_phi[d] + jitter * np.random.standard_normal()
-        ce = int(math.floor((eta0 + 0.5 * ETA_SPAN) / deta))
-        cp = int(math.floor((phi0 + np.pi) / dphi))
-        half = min(_MAX_HALF, int(math.ceil(_CUT_SIGMAS * width / min(deta, dphi))))
-        scale = 1.0 / (math.sqrt(2.0) * width)
-        norm_e = 0.0
-        norm_p = 0.0
-        lo_e = math.erf(((ce - half) * deta - 0.5 * ETA_SPAN - eta0) * scale)
-        lo_p = math.erf(((cp - half) * dphi - np.pi - phi0) * scale)
-        for k in range(2 * half + 1):
-            hi_e = math.erf(((ce - half + k + 1) * deta - 0.5 * ETA_SPAN - eta0) * scale)
-            hi_p = math.erf(((cp - half + k + 1) * dphi - np.pi - phi0) * scale)
-            frac_eta[k] = 0.5 * (hi_e - lo_e)
-            frac_phi[k] = 0.5 * (hi_p - lo_p)
-            norm_e += frac_eta[k]
-            norm_p += frac_phi[k]
-            lo_e = hi_e
-            lo_p = hi_p
-        e_min = max(_MIN_FRACTION * dep_e[d], _MIN_NOISE_FRACTION * sigma[l]) / dep_e[d]
-        kept_frac = 0.0
-        for k in range(2 * half + 1):
-            frac_eta[k] /= norm_e
-            frac_phi[k] /= norm_p
-            ge = ce - half + k
-            row[k] = ge - lo_eta[l] if (0 <= ge < n_cells[l] and 0 <= ge - lo_eta[l] < n_eta[l]) else -1
-            ip = (cp - half + k - lo_phi[l]) % n_cells[l]
-            col[k] = ip if ip < n_phi[l] else -1
-        for ke in range(2 * half + 1):
-            for kp in range(2 * half + 1):
-                f = frac_eta[ke] * frac_phi[kp]
-                if f >= e_min:
-                    kept_frac += f
-        if kept_frac <= 0.0:
-            continue
-        e_dep = dep_e[d] / kept_frac
-        base = offset[l]
-        stride = n_phi[l]
-        need = n_cand + (2 * half + 1) ** 2
-        if need > cand_list.shape[0]:
-            grow = max(need, 2 * cand_list.shape[0])
-            cand_list = np.concatenate((cand_list, np.empty(grow - cand_list.shape[0], dtype=np.int64)))
-            cand_layer = np.concatenate((cand_layer, np.empty(grow - cand_layer.shape[0], dtype=np.int64)))
-        for ke in range(2 * half + 1):
-            if row[ke] < 0:
-                continue
-            row_base = base + row[ke] * stride
-            for kp in range(2 * half + 1):
-                f = frac_eta[ke] * frac_phi[kp]
-                if col[kp] < 0 or f < e_min:
-                    continue
-                c = row_base + col[kp]
-                signal[c] += e_dep * f
-                # branch-free append of a newly touched cell (the write is harmless otherwise)
-                cand_list[n_cand] = c
-                cand_layer[n_cand] = l
-                n_cand += 1 - candidate[c]
-                candidate[c] = True
-
-    for l in range(n_layers):
-        n_window = n_eta[l] * n_phi[l]
-        if n_window == 0 or sigma[l] <= 0.0:
-            continue
-        for _ in range(np.random.poisson(n_window * q_seed)):
-            c = offset[l] + np.random.randint(0, n_window)
-            noise[c] = sigma[l] * _gauss_tail(seed_thr)
-            drawn[c] = True
-            if not candidate[c]:
-                candidate[c] = True
-                if n_cand == cand_list.shape[0]:
-                    cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
-                    cand_layer = np.concatenate((cand_layer, np.empty(cand_layer.shape[0], dtype=np.int64)))
-                cand_list[n_cand] = c
-                cand_layer[n_cand] = l
-                n_cand += 1
-
-    # Seeds among the cells with signal. A cell whose signal s (in sigmas) is below
-    # s_cut becomes a seed only if its noise lands in (seed - s, seed), probability
-    # p(s) <= p_max ~ 1e-4: decide that by thinning (geometric skips at rate p_max, then
-    # accept with p(s) / p_max) instead of drawing every such cell's noise; a cell not
-    # made a seed keeps noise truncated below seed - s, drawn when clustering reaches it.
-    seeds = np.empty(n_cand, dtype=np.int64)
-    seed_sig = np.empty(n_cand)
-    n_seeds = 0
-    s_cut = min(_THINNING_SIGNIFICANCE, seed_thr)
-    q_thr = _upper_tail(seed_thr)
-    p_max = (_upper_tail(seed_thr - s_cut) - q_thr) / (1.0 - q_thr)
-    next_trial = _geometric(p_max)
-    n_low = 0
-    for i in range(n_cand):
-        c = cand_list[i]
-        sigma_c = sigma[cand_layer[i]]
-        if drawn[c] or sigma_c <= 0.0 or signal[c] >= s_cut * sigma_c:
-            s = _significance(signal[c] + _noise_at(c, sigma_c, noise, drawn, seed_thr), sigma_c)
-        else:
-            s = -np.inf
-            if n_low == next_trial:
-                s_low = signal[c] / sigma_c
-                p_low = (_upper_tail(seed_thr - s_low) - q_thr) / (1.0 - q_thr)
-                if np.random.random() * p_max < p_low:
-                    noise[c] = sigma_c * _gauss_between(seed_thr - s_low, seed_thr)
-                    drawn[c] = True
-                    s = s_low + noise[c] / sigma_c
-                next_trial += 1 + _geometric(p_max)
-            n_low += 1
-        if s > seed_thr:
-            seeds[n_seeds] = c
-            seed_sig[n_seeds] = s
-            n_seeds += 1
-    order = np.argsort(-seed_sig[:n_seeds], kind="mergesort")
-
     n_visited = 0
     n_kept = 0
     n_clusters = 0
-    nb = np.empty(64, dtype=np.int64)
-    nb_layer = np.empty(64, dtype=np.int64)
-    for k in range(n_seeds):
-        c0 = seeds[order[k]]
+    for k in range(seeds.shape[0]):
+        c0 = seeds[k]
         if label[c0] >= 0:
             continue
         cluster = n_clusters
@@ -271,11 +139,12 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
             if gphi >= n_cells[l]:
                 gphi -= n_cells[l]
             ring = n_phi[l] == n_cells[l]
-            n_nb = 0
+            sigma_l = sigma[l]
             for de in range(-1, 2):
                 ie2 = ie + de
                 if ie2 < 0 or ie2 >= n_eta[l]:
                     continue
+                row = offset[l] + ie2 * n_phi[l]
                 for dp in range(-1, 2):
                     if de == 0 and dp == 0:
                         continue
@@ -284,76 +153,76 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
                         ip2 = ip2 % n_phi[l]
                     elif ip2 < 0 or ip2 >= n_phi[l]:
                         continue
-                    nb[n_nb] = offset[l] + ie2 * n_phi[l] + ip2
-                    nb_layer[n_nb] = l
-                    n_nb += 1
+                    c2 = row + ip2
+                    if label[c2] < 0:
+                        tail, n_kept, n_visited = _visit(c2, sigma_l, cluster, seed_thr, s_cut, nbr_thr, bnd_thr,
+                                                         signal, noise, drawn, candidate, label,
+                                                         queue, tail, kept, n_kept, visited, n_visited)
             for side in range(2):
                 l2 = l - 1 + 2 * side
                 if l2 < 0 or l2 >= n_layers:
                     continue
-                e_lo = overlap[l, side, geta, 0]
-                e_hi = overlap[l, side, geta, 1]
-                p_lo = overlap[l, side, gphi, 0]
-                p_hi = overlap[l, side, gphi, 1]
-                for e2 in range(e_lo, e_hi + 1):
-                    for p2 in range(p_lo, p_hi + 1):
-                        if n_nb == nb.shape[0]:
-                            nb = np.concatenate((nb, np.empty(nb.shape[0], dtype=np.int64)))
-                            nb_layer = np.concatenate((nb_layer, np.empty(nb_layer.shape[0], dtype=np.int64)))
-                        nb[n_nb] = _local(l2, e2, p2, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
-                        nb_layer[n_nb] = l2
-                        n_nb += 1
-            for i in range(n_nb):
-                c2 = nb[i]
-                if c2 < 0 or label[c2] >= 0:
-                    continue
-                if not drawn[c2] and not candidate[c2]:
-                    visited[n_visited] = c2
-                    n_visited += 1
-                sigma_c = sigma[nb_layer[i]]
-                bound = seed_thr
-                if sigma_c > 0.0 and signal[c2] < s_cut * sigma_c:
-                    bound = seed_thr - signal[c2] / sigma_c
-                s = _significance(signal[c2] + _noise_at(c2, sigma_c, noise, drawn, bound), sigma_c)
-                if abs(s) > nbr_thr:
-                    label[c2] = cluster
-                    kept[n_kept] = c2
-                    n_kept += 1
-                    queue[tail] = c2
-                    tail += 1
-                elif abs(s) >= bnd_thr:
-                    label[c2] = cluster
-                    kept[n_kept] = c2
-                    n_kept += 1
+                sigma_l2 = sigma[l2]
+                for e2 in range(overlap[l, side, geta, 0], overlap[l, side, geta, 1] + 1):
+                    for p2 in range(overlap[l, side, gphi, 0], overlap[l, side, gphi, 1] + 1):
+                        c2 = _local(l2, e2, p2, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+                        if c2 >= 0 and label[c2] < 0:
+                            tail, n_kept, n_visited = _visit(c2, sigma_l2, cluster, seed_thr, s_cut, nbr_thr, bnd_thr,
+                                                             signal, noise, drawn, candidate, label,
+                                                             queue, tail, kept, n_kept, visited, n_visited)
+    return n_kept, n_clusters, n_visited
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_phi, dep_e, dep_width,
+                    trk_eta, trk_phi, workspace,
+                    n_cells, sigma, n_spots, seed_thr, nbr_thr, bnd_thr, q_seed, match_order, overlap, centres):
+    """Spread, noise, clustering and track matching in one window; returns the kept cells.
+
+    Returns (layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, eta, phi)
+    of the kept cells, in the order clustering took them in. The arguments after
+    ``workspace`` are the card's (:func:`_topo_args`).
+    """
+    signal, noise, drawn, candidate, label, queue, kept, visited = workspace
+    np.random.seed(seed)
+    n_layers = n_cells.shape[0]
+    n_window = n_eta * n_phi
+    offset = np.zeros(n_layers + 1, dtype=np.int64)
+    for l in range(n_layers):
+        offset[l + 1] = offset[l] + n_window[l]
+
+    cand_list, cand_layer, n_cand = _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_cells,
+                                                     sigma, lo_eta, n_eta, lo_phi, n_phi, offset, signal, candidate)
+    cand_list, cand_layer, n_cand = _add_noise_seeds(n_window, offset, sigma, seed_thr, q_seed, noise, drawn, candidate,
+                                                     cand_list, cand_layer, n_cand)
+    s_cut = min(_THINNING_SIGNIFICANCE, seed_thr)
+    seeds = _find_seeds(cand_list, cand_layer, n_cand, sigma, seed_thr, s_cut, signal, noise, drawn)
+    n_kept, n_clusters, n_visited = _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap,
+                                          seed_thr, s_cut, nbr_thr, bnd_thr,
+                                          signal, noise, drawn, candidate, label, queue, kept, visited)
 
     out_layer = np.empty(n_kept, dtype=np.int64)
-    out_eta = np.empty(n_kept, dtype=np.int64)
-    out_phi = np.empty(n_kept, dtype=np.int64)
+    out_ieta = np.empty(n_kept, dtype=np.int64)
+    out_iphi = np.empty(n_kept, dtype=np.int64)
     out_e = np.empty(n_kept)
     out_label = np.empty(n_kept, dtype=np.int64)
-    centre = np.empty((5, n_kept))
+    out_eta = np.empty(n_kept)
+    out_phi = np.empty(n_kept)
     for i in range(n_kept):
         c = kept[i]
         l = _layer_of(c, offset)
         rel = c - offset[l]
+        ie = rel // n_phi[l]
+        gphi = lo_phi[l] + rel - ie * n_phi[l]
+        if gphi >= n_cells[l]:
+            gphi -= n_cells[l]
         out_layer[i] = l
-        out_eta[i] = lo_eta[l] + rel // n_phi[l]
-        out_phi[i] = (lo_phi[l] + rel % n_phi[l]) % n_cells[l]
+        out_ieta[i] = lo_eta[l] + ie
+        out_iphi[i] = gphi
         out_e[i] = signal[c] + noise[c]
         out_label[i] = label[c]
-        eta = -0.5 * ETA_SPAN + (out_eta[i] + 0.5) * ETA_SPAN / n_cells[l]
-        phi = -np.pi + (out_phi[i] + 0.5) * 2.0 * np.pi / n_cells[l]
-        if abs(eta) < barrel_abs_eta:
-            rho = r_mid[l]
-            z = rho * math.sinh(eta)
-        else:
-            z = math.copysign(z_mid[l], eta)
-            rho = z_mid[l] / abs(math.sinh(eta))
-        centre[0, i] = eta
-        centre[1, i] = phi
-        centre[2, i] = rho * math.cos(phi)
-        centre[3, i] = rho * math.sin(phi)
-        centre[4, i] = z
+        out_eta[i] = centres[0, l, out_ieta[i]]
+        out_phi[i] = centres[1, l, gphi]
 
     track_cluster = np.full(trk_eta.shape[0], -1, dtype=np.int64)
     for t in range(trk_eta.shape[0]):
@@ -378,7 +247,37 @@ def _kernel(seed, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi,
         c = visited[i]
         drawn[c] = False
         label[c] = -1
-    return out_layer, out_eta, out_phi, out_e, out_label, n_clusters, track_cluster, centre
+    return out_layer, out_ieta, out_iphi, out_e, out_label, n_clusters, track_cluster, out_eta, out_phi
+
+
+@numba.njit(cache=True)
+def _cell_xyz(layer, ieta, iphi, centres):
+    """Cartesian centres (mm) of cells by their bins, from the card's centre tables."""
+    n = layer.shape[0]
+    x = np.empty(n)
+    y = np.empty(n)
+    z = np.empty(n)
+    for i in range(n):
+        rho = centres[2, layer[i], ieta[i]]
+        x[i] = rho * centres[4, layer[i], iphi[i]]
+        y[i] = rho * centres[5, layer[i], iphi[i]]
+        z[i] = centres[3, layer[i], ieta[i]]
+    return x, y, z
+
+
+def _topo_args(card: DetectorCard) -> tuple:
+    """The card's arguments of :func:`_cluster_kernel`, built once per card (cards are read-only)."""
+    cached = card.__dict__.get("_topo_args")
+    if cached is None:
+        topo = card.topo
+        cached = (
+            np.array([layer.n_cells for layer in card.layers], dtype=np.int64),
+            np.array(card.noise_sigmas(), dtype=np.float64), int(card.spots_per_deposit),
+            float(topo.seed), float(topo.neighbour), float(topo.boundary), seed_probability(topo.seed),
+            _MATCH_ORDER, _overlap_map(card), centre_tables(card),
+        )
+        card.__dict__["_topo_args"] = cached
+    return cached
 
 
 def simulate_cells(
@@ -405,18 +304,16 @@ def simulate_cells(
     Returns:
         The kept cells with their cluster index, and each track's cluster.
     """
-    n_cells, lo_eta, n_eta, lo_phi, n_phi = window_bins(card, jet_eta, jet_phi, half_width)
-    topo = card.topo
-    out = _kernel(
-        int(rng.integers(0, 2**31 - 1)), n_cells, np.array(card.noise_sigmas(), dtype=np.float64),
-        lo_eta, n_eta, lo_phi, n_phi,
-        deposits.layer, deposits.eta.astype(np.float64), deposits.phi.astype(np.float64),
-        deposits.energy.astype(np.float64), deposits.width.astype(np.float64), int(card.spots_per_deposit),
-        float(topo.seed), float(topo.neighbour), float(topo.boundary), seed_probability(topo.seed),
-        np.ascontiguousarray(track_eta_layer, dtype=np.float64).reshape(-1, 6),
-        np.ascontiguousarray(track_phi_layer, dtype=np.float64).reshape(-1, 6),
-        _MATCH_ORDER, np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
-        float(card.barrel_abs_eta), _overlap_map(card), *_workspace(int((n_eta * n_phi).sum())),
+    args = _topo_args(card)
+    f64 = np.float64
+    out = _cluster_kernel(
+        int(rng.integers(0, 2**31 - 1)), *_window_bins(args[0], float(jet_eta), float(jet_phi), float(half_width)),
+        np.asarray(deposits.layer, np.int64), np.asarray(deposits.eta, f64), np.asarray(deposits.phi, f64),
+        np.asarray(deposits.energy, f64), np.asarray(deposits.width, f64),
+        np.ascontiguousarray(track_eta_layer, dtype=f64).reshape(-1, 6),
+        np.ascontiguousarray(track_phi_layer, dtype=f64).reshape(-1, 6),
+        _workspace(window_capacity(card, half_width)), *args,
     )
-    layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, centre = out
-    return Cells(layer, ieta, iphi, energy, cluster, int(n_clusters), track_cluster, *centre)
+    layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, eta, phi = out
+    return Cells(layer, ieta, iphi, energy, cluster, int(n_clusters), track_cluster, eta, phi,
+                 *_cell_xyz(layer, ieta, iphi, args[-1]))
