@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -303,33 +304,50 @@ def particle_deposits(card: DetectorCard, px, py, pz, e, pid, charge, z0, rng: n
     n = len(px)
     normal = rng.standard_normal((2, n))
     depth_int = rng.exponential(1.0, n)
-    g = _card_arrays(card)
     out = _deposit_kernel(
         np.asarray(px, f64), np.asarray(py, f64), np.asarray(pz, f64), np.asarray(e, f64),
-        np.asarray(pid, np.int64), np.asarray(charge, f64), np.asarray(z0, f64), normal, depth_int,
-        g["r_mid"], g["z_mid"], float(card.barrel_abs_eta), float(card.abs_eta_max), float(card.field_tesla),
-        g["em_table"], g["had_table"], g["l_edges"], g["mips"],
-        float(card.ecal.stochastic), float(card.ecal.constant), float(card.ecal.lateral_width),
-        float(card.hcal.stochastic), float(card.hcal.constant), card.hcal.lateral_width * _HAD_ECAL_WIDTH,
+        np.asarray(pid, np.int64), np.asarray(charge, f64), np.asarray(z0, f64), normal, depth_int, *_deposit_args(card),
     )
     return Deposits(*out)
 
 
-def _card_arrays(card: DetectorCard) -> dict[str, np.ndarray]:
-    """The card's per-layer numbers as arrays, computed once per card object (cards are read-only)."""
-    cached = card.__dict__.get("_calorimeter_arrays")
+class _DepositArgs(NamedTuple):
+    """The card's arguments of :func:`_deposit_kernel`, in its order (lengths, tables per layer)."""
+
+    r_mid: np.ndarray
+    z_mid: np.ndarray
+    barrel_abs_eta: float
+    abs_eta_max: float
+    field_tesla: float
+    em_table: np.ndarray
+    had_table: np.ndarray
+    l_edges: np.ndarray
+    mips: np.ndarray
+    em_stochastic: float
+    em_constant: float
+    em_width: float
+    had_stochastic: float
+    had_constant: float
+    had_width: np.ndarray
+
+
+def _deposit_args(card: DetectorCard) -> _DepositArgs:
+    """The card's arguments of :func:`_deposit_kernel`, built once per card (cards are read-only)."""
+    cached = card.__dict__.get("_deposit_args")
     if cached is None:
-        cached = {
-            "r_mid": np.array([l.r_mid for l in card.layers]),
-            "z_mid": np.array([l.z_mid for l in card.layers]),
-            "l_edges": _edges(card, "depth_lambda", card.gap_depth_lambda),
-            "mips": np.array([l.mip for l in card.layers]),
-        }
+        l_edges = _edges(card, "depth_lambda", card.gap_depth_lambda)
         x0_edges = _edges(card, "depth_x0", card.gap_depth_x0)
         em_shapes = _EM_SHAPE[0] + _EM_SHAPE[1] * np.arange(_EM_SHAPE[2])
-        cached["em_table"] = _em_table(em_shapes, 1.0 / _EM_B, x0_edges)
         had_shapes = _HAD_SHAPE[0] + _HAD_SHAPE[1] * np.arange(_HAD_SHAPE[2])
-        n_begin = int(np.ceil(cached["l_edges"].max() / _HAD_BEGIN_STEP)) + 2
-        cached["had_table"] = _had_table(had_shapes, _HAD_BEGIN_STEP * np.arange(n_begin), _HAD_SCALE, cached["l_edges"])
-        card.__dict__["_calorimeter_arrays"] = cached
+        n_begin = int(np.ceil(l_edges.max() / _HAD_BEGIN_STEP)) + 2
+        cached = _DepositArgs(
+            np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
+            float(card.barrel_abs_eta), float(card.abs_eta_max), float(card.field_tesla),
+            _em_table(em_shapes, 1.0 / _EM_B, x0_edges),
+            _had_table(had_shapes, _HAD_BEGIN_STEP * np.arange(n_begin), _HAD_SCALE, l_edges),
+            l_edges, np.array([l.mip for l in card.layers]),
+            float(card.ecal.stochastic), float(card.ecal.constant), float(card.ecal.lateral_width),
+            float(card.hcal.stochastic), float(card.hcal.constant), card.hcal.lateral_width * _HAD_ECAL_WIDTH,
+        )
+        card.__dict__["_deposit_args"] = cached
     return cached

@@ -18,6 +18,7 @@ A simplified version of the CMS / ATLAS particle-flow idea (CMS, arXiv 1706.0496
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -29,6 +30,8 @@ __all__ = ["CHARGED_MASS", "particle_flow"]
 #: Mass (GeV) given to a charged candidate by its type.
 CHARGED_MASS = {11: 0.000511, 13: 0.10566, 211: 0.13957}
 _MASSES = np.array([CHARGED_MASS[11], CHARGED_MASS[13], CHARGED_MASS[211]])
+#: Names of the arrays :func:`_flow_kernel` returns, in order (the schema's ``pflow`` columns).
+PFLOW_COLUMNS = ("pfc_px", "pfc_py", "pfc_pz", "pfc_energy", "pfc_pid", "pfc_charge", "pfc_d0", "pfc_dz")
 
 
 @numba.njit(cache=True)
@@ -132,16 +135,40 @@ def particle_flow(
         The schema's ``pflow`` columns (``pfc_px`` ... ``pfc_dz``), charged candidates first.
     """
     f64 = np.float64
-    pf = card.pflow
     out = _flow_kernel(
         np.asarray(track_pt, f64), np.asarray(track_eta, f64), np.asarray(track_phi, f64),
         np.asarray(track_charge, np.int64), np.asarray(track_d0, f64), np.asarray(track_z0, f64),
         np.asarray(track_pid, np.int64), np.asarray(track_cluster, np.int64),
         np.asarray(cell_eta, f64), np.asarray(cell_phi, f64), np.asarray(cell_layer, np.int64),
         np.asarray(cell_energy, f64), np.asarray(cell_cluster, np.int64), int(n_clusters),
-        float(jet_eta), float(jet_phi), float(radius), float(sum(layer.mip for layer in card.layers)),
-        float(card.ecal.stochastic), float(card.ecal.constant), float(card.hcal.stochastic), float(card.hcal.constant),
-        float(pf.neutral_e_min), float(pf.neutral_nsigma), float(pf.photon_em_fraction), _MASSES,
+        float(jet_eta), float(jet_phi), float(radius), *_flow_args(card),
     )
-    names = ("pfc_px", "pfc_py", "pfc_pz", "pfc_energy", "pfc_pid", "pfc_charge", "pfc_d0", "pfc_dz")
-    return dict(zip(names, out))
+    return dict(zip(PFLOW_COLUMNS, out))
+
+
+class _FlowArgs(NamedTuple):
+    """The card's arguments of :func:`_flow_kernel`, in its order (GeV)."""
+
+    mip_sum: float
+    em_stochastic: float
+    em_constant: float
+    had_stochastic: float
+    had_constant: float
+    neutral_e_min: float
+    neutral_nsigma: float
+    photon_em_fraction: float
+    masses: np.ndarray
+
+
+def _flow_args(card: DetectorCard) -> _FlowArgs:
+    """The card's arguments of :func:`_flow_kernel`, built once per card (cards are read-only)."""
+    cached = card.__dict__.get("_flow_args")
+    if cached is None:
+        pf = card.pflow
+        cached = _FlowArgs(
+            float(sum(layer.mip for layer in card.layers)),
+            float(card.ecal.stochastic), float(card.ecal.constant), float(card.hcal.stochastic), float(card.hcal.constant),
+            float(pf.neutral_e_min), float(pf.neutral_nsigma), float(pf.photon_em_fraction), _MASSES,
+        )
+        card.__dict__["_flow_args"] = cached
+    return cached

@@ -13,17 +13,22 @@ import numba
 import numpy as np
 
 from ..event import Particles
-from .calorimeter import particle_deposits
+from .calorimeter import _deposit_args, _deposit_kernel
 from .card import DetectorCard
-from .pflow import particle_flow
-from .topo_cluster import simulate_cells
-from .tracker import reconstruct_tracks
+from .cell_window import _window_bins, _workspace, window_capacity
+from .pflow import PFLOW_COLUMNS, _flow_args, _flow_kernel
+from .topo_cluster import _cluster_kernel, _topo_args
+from .tracker import _track_args, _track_kernel
 
 __all__ = ["simulate_jet"]
 
 #: Extra dR beyond the cell window within which particles are simulated: a 1 GeV
 #: track turns by 0.3 rad on its way to the ECAL, a photon shower is < 0.05 wide.
 _BEND_ALLOWANCE = 0.5
+#: The columns :func:`simulate_jet` returns, in the order :func:`_simulate_kernel` makes them.
+_COLUMNS = ("cell_layer", "cell_eta", "cell_phi", "cell_x", "cell_y", "cell_z", "cell_energy",
+            "track_pt", "track_eta", "track_phi", "track_charge", "track_d0", "track_z0",
+            "track_eta_layer", "track_phi_layer") + PFLOW_COLUMNS
 
 
 def simulate_jet(
@@ -57,46 +62,79 @@ def simulate_jet(
         layer), ``pfc_*`` (n_candidates,), with the schema's dtypes.
     """
     half_width = radius + card.window_margin
-    arrays = [np.ascontiguousarray(a, np.float64) for a in (final.px, final.py, final.pz, final.vx, final.vy, final.vz)]
-    idx, z0 = _near_jet(*arrays, np.ascontiguousarray(final.pid, np.int64), float(jet_eta), float(jet_phi),
-                        half_width + _BEND_ALLOWANCE)
-    px, py, pz, e = final.px[idx], final.py[idx], final.pz[idx], final.e[idx]
-    pid, charge = final.pid[idx], np.asarray(final.charge, np.int64)[idx]
-
-    tracks = reconstruct_tracks(card, px, py, pz, charge, final.vx[idx], final.vy[idx], final.vz[idx], rng)
-    deposits = particle_deposits(card, px, py, pz, e, pid, charge, z0, rng)
-    cells = simulate_cells(card, deposits, jet_eta, jet_phi, half_width, tracks.eta_layer, tracks.phi_layer, rng)
-
-    apid = np.abs(pid[tracks.particle])
-    track_pid = np.where(apid == 11, 11, np.where(apid == 13, 13, 211))
-    pflow = particle_flow(
-        card, tracks.pt, tracks.eta, tracks.phi, tracks.charge, tracks.d0, tracks.z0, track_pid, cells.track_cluster,
-        cells.eta, cells.phi, cells.layer, cells.energy, cells.cluster, cells.n_clusters,
-        jet_eta, jet_phi, radius,
+    px, py, pz, e, vx, vy, vz = (np.ascontiguousarray(a, np.float64)
+                                 for a in (final.px, final.py, final.pz, final.e, final.vx, final.vy, final.vz))
+    pid, charge = np.ascontiguousarray(final.pid), np.ascontiguousarray(final.charge)
+    idx, z0 = _near_jet(px, py, pz, vx, vy, vz, pid, float(jet_eta), float(jet_phi), half_width + _BEND_ALLOWANCE)
+    # the draws of reconstruct_tracks, particle_deposits and simulate_cells, in that order
+    n = idx.shape[0]
+    uniform = rng.random(n)
+    track_normal = rng.standard_normal((5, n))
+    calo_normal = rng.standard_normal((2, n))
+    depth_int = rng.exponential(1.0, n)
+    seed = int(rng.integers(0, 2**31 - 1))
+    columns = _simulate_kernel(
+        idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, track_normal, calo_normal, depth_int, seed,
+        float(jet_eta), float(jet_phi), float(radius), float(half_width), _workspace(window_capacity(card, half_width)),
+        # plain tuples: numba unpacks those into a call, not NamedTuples
+        tuple(_track_args(card)), tuple(_deposit_args(card)), tuple(_topo_args(card)), tuple(_flow_args(card)),
     )
+    return dict(zip(_COLUMNS, columns))
 
-    in_jet = _in_cone(cells.eta, cells.phi, jet_eta, jet_phi, radius)
-    t_in = _in_cone(tracks.eta, tracks.phi, jet_eta, jet_phi, radius)
+
+@numba.njit(cache=True)
+def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, track_normal, calo_normal, depth_int,
+                     seed, jet_eta, jet_phi, radius, half_width, workspace, track_args, deposit_args, topo_args,
+                     flow_args):
+    """Tracks, deposits, cells and particle flow of one jet in one compiled call (no Python between the stages).
+
+    The same kernels as :func:`reconstruct_tracks`, :func:`particle_deposits`,
+    :func:`simulate_cells` and :func:`particle_flow`, given the random numbers those
+    draw, so the output is the same bytes; returns the arrays of ``_COLUMNS``.
+    """
+    px, py, pz, e, vx, vy, vz = px[idx], py[idx], pz[idx], e[idx], vx[idx], vy[idx], vz[idx]
+    pid = pid[idx].astype(np.int64)
+    charge = charge[idx].astype(np.int64)
+    t_pt, t_eta, t_phi, t_charge, t_d0, t_z0, t_eta_layer, t_phi_layer, t_particle = _track_kernel(
+        px, py, pz, charge, vx, vy, vz, uniform, track_normal, *track_args)
+    d_layer, d_eta, d_phi, d_e, d_width, _ = _deposit_kernel(
+        px, py, pz, e, pid, charge, z0, calo_normal, depth_int, *deposit_args)
+    lo_eta, n_eta, lo_phi, n_phi = _window_bins(topo_args[0], jet_eta, jet_phi, half_width)
+    c_layer, c_ieta, c_iphi, c_e, c_cluster, n_clusters, t_cluster, c_eta, c_phi = _cluster_kernel(
+        seed, lo_eta, n_eta, lo_phi, n_phi, d_layer, d_eta, d_phi, d_e, d_width, t_eta_layer, t_phi_layer, workspace,
+        *topo_args)
+
+    n_t = t_pt.shape[0]
+    t_pid = np.empty(n_t, dtype=np.int64)
+    for t in range(n_t):
+        apid = abs(pid[t_particle[t]])
+        t_pid[t] = apid if apid == 11 or apid == 13 else 211
+    pfc = _flow_kernel(t_pt, t_eta, t_phi, t_charge, t_d0, t_z0, t_pid, t_cluster,
+                       c_eta, c_phi, c_layer, c_e, c_cluster, n_clusters, jet_eta, jet_phi, radius, *flow_args)
+
+    # cells and tracks inside the jet, as float32 (the schema's dtypes); cell positions from the card's tables
+    centres = topo_args[-1]
+    cells = np.nonzero(_in_cone(c_eta, c_phi, jet_eta, jet_phi, radius))[0]
+    n_c = cells.shape[0]
+    cell_layer = np.empty(n_c, dtype=np.int8)
+    cell_f32 = np.empty((6, n_c), dtype=np.float32)  # eta, phi, x, y, z, energy
+    for j in range(n_c):
+        i = cells[j]
+        l = c_layer[i]
+        rho = centres[2, l, c_ieta[i]]
+        cell_layer[j] = l
+        cell_f32[0, j] = c_eta[i]
+        cell_f32[1, j] = c_phi[i]
+        cell_f32[2, j] = rho * centres[4, l, c_iphi[i]]
+        cell_f32[3, j] = rho * centres[5, l, c_iphi[i]]
+        cell_f32[4, j] = centres[3, l, c_ieta[i]]
+        cell_f32[5, j] = c_e[i]
+    tracks = np.nonzero(_in_cone(t_eta, t_phi, jet_eta, jet_phi, radius))[0]
     f32 = np.float32
-    out = {
-        "cell_layer": cells.layer[in_jet].astype(np.int8),
-        "cell_eta": cells.eta[in_jet].astype(f32),
-        "cell_phi": cells.phi[in_jet].astype(f32),
-        "cell_x": cells.x[in_jet].astype(f32),
-        "cell_y": cells.y[in_jet].astype(f32),
-        "cell_z": cells.z[in_jet].astype(f32),
-        "cell_energy": cells.energy[in_jet].astype(f32),
-        "track_pt": tracks.pt[t_in].astype(f32),
-        "track_eta": tracks.eta[t_in].astype(f32),
-        "track_phi": tracks.phi[t_in].astype(f32),
-        "track_charge": tracks.charge[t_in].astype(np.int8),
-        "track_d0": tracks.d0[t_in].astype(f32),
-        "track_z0": tracks.z0[t_in].astype(f32),
-        "track_eta_layer": tracks.eta_layer[t_in].astype(f32),
-        "track_phi_layer": tracks.phi_layer[t_in].astype(f32),
-    }
-    out.update(pflow)
-    return out
+    return (cell_layer, cell_f32[0], cell_f32[1], cell_f32[2], cell_f32[3], cell_f32[4], cell_f32[5],
+            t_pt[tracks].astype(f32), t_eta[tracks].astype(f32), t_phi[tracks].astype(f32), t_charge[tracks],
+            t_d0[tracks].astype(f32), t_z0[tracks].astype(f32),
+            t_eta_layer[tracks].astype(f32), t_phi_layer[tracks].astype(f32), *pfc)
 
 
 @numba.njit(cache=True)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -265,12 +266,27 @@ def _cell_xyz(layer, ieta, iphi, centres):
     return x, y, z
 
 
-def _topo_args(card: DetectorCard) -> tuple:
+class _TopoArgs(NamedTuple):
+    """The card's arguments of :func:`_cluster_kernel`, in its order."""
+
+    n_cells: np.ndarray
+    sigma: np.ndarray
+    n_spots: int
+    seed_thr: float
+    nbr_thr: float
+    bnd_thr: float
+    q_seed: float
+    match_order: np.ndarray
+    overlap: np.ndarray
+    centres: np.ndarray
+
+
+def _topo_args(card: DetectorCard) -> _TopoArgs:
     """The card's arguments of :func:`_cluster_kernel`, built once per card (cards are read-only)."""
     cached = card.__dict__.get("_topo_args")
     if cached is None:
         topo = card.topo
-        cached = (
+        cached = _TopoArgs(
             np.array([layer.n_cells for layer in card.layers], dtype=np.int64),
             np.array(card.noise_sigmas(), dtype=np.float64), int(card.spots_per_deposit),
             float(topo.seed), float(topo.neighbour), float(topo.boundary), seed_probability(topo.seed),
@@ -307,7 +323,7 @@ def simulate_cells(
     args = _topo_args(card)
     f64 = np.float64
     out = _cluster_kernel(
-        int(rng.integers(0, 2**31 - 1)), *_window_bins(args[0], float(jet_eta), float(jet_phi), float(half_width)),
+        int(rng.integers(0, 2**31 - 1)), *_window_bins(args.n_cells, float(jet_eta), float(jet_phi), float(half_width)),
         np.asarray(deposits.layer, np.int64), np.asarray(deposits.eta, f64), np.asarray(deposits.phi, f64),
         np.asarray(deposits.energy, f64), np.asarray(deposits.width, f64),
         np.ascontiguousarray(track_eta_layer, dtype=f64).reshape(-1, 6),
@@ -316,4 +332,4 @@ def simulate_cells(
     )
     layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, eta, phi = out
     return Cells(layer, ieta, iphi, energy, cluster, int(n_clusters), track_cluster, eta, phi,
-                 *_cell_xyz(layer, ieta, iphi, args[-1]))
+                 *_cell_xyz(layer, ieta, iphi, args.centres))

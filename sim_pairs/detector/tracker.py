@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -115,24 +116,48 @@ def reconstruct_tracks(card: DetectorCard, px, py, pz, charge, vx, vy, vz, rng: 
     Returns:
         The reconstructed tracks with their truth particle index.
     """
-    t = card.tracker
     f64 = np.float64
     n = len(px)
     uniform = rng.random(n)
     normal = rng.standard_normal((5, n))
     out = _track_kernel(
         np.asarray(px, f64), np.asarray(py, f64), np.asarray(pz, f64), np.asarray(charge, np.int64),
-        np.asarray(vx, f64), np.asarray(vy, f64), np.asarray(vz, f64), uniform, normal,
-        float(t.layer_radii[len(t.layer_radii) - t.min_hits]), float(t.pt_min), float(t.abs_eta_max), float(t.efficiency),
-        float(t.pt_slope), float(t.pt_constant), float(t.d0_constant), float(t.d0_slope), float(t.z0_constant),
-        float(t.z0_slope), float(t.angle_resolution),
-        _layer_mids(card, "r_mid"), _layer_mids(card, "z_mid"), float(card.barrel_abs_eta), float(card.field_tesla),
+        np.asarray(vx, f64), np.asarray(vy, f64), np.asarray(vz, f64), uniform, normal, *_track_args(card),
     )
     return Tracks(*out)
 
 
-def _layer_mids(card: DetectorCard, attr: str) -> np.ndarray:
-    key = f"_tracker_{attr}"
-    if key not in card.__dict__:
-        card.__dict__[key] = np.array([getattr(l, attr) for l in card.layers])
-    return card.__dict__[key]
+class _TrackArgs(NamedTuple):
+    """The card's arguments of :func:`_track_kernel`, in its order (mm, GeV, T)."""
+
+    max_rho: float
+    pt_min: float
+    abs_eta_max: float
+    efficiency: float
+    pt_slope: float
+    pt_constant: float
+    d0_constant: float
+    d0_slope: float
+    z0_constant: float
+    z0_slope: float
+    angle_resolution: float
+    r_mid: np.ndarray
+    z_mid: np.ndarray
+    barrel_abs_eta: float
+    field_tesla: float
+
+
+def _track_args(card: DetectorCard) -> _TrackArgs:
+    """The card's arguments of :func:`_track_kernel`, built once per card (cards are read-only)."""
+    cached = card.__dict__.get("_track_args")
+    if cached is None:
+        t = card.tracker
+        cached = _TrackArgs(
+            float(t.layer_radii[len(t.layer_radii) - t.min_hits]), float(t.pt_min), float(t.abs_eta_max),
+            float(t.efficiency), float(t.pt_slope), float(t.pt_constant), float(t.d0_constant), float(t.d0_slope),
+            float(t.z0_constant), float(t.z0_slope), float(t.angle_resolution),
+            np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
+            float(card.barrel_abs_eta), float(card.field_tesla),
+        )
+        card.__dict__["_track_args"] = cached
+    return cached

@@ -81,16 +81,16 @@ def test_low_pt_charged_particles_curl_up_before_the_calorimeter():
 
 def test_tabulated_profiles_match_the_exact_integrals():
     from sim_pairs.detector.calorimeter import (_EM_B, _EM_SHAPE, _HAD_BEGIN_STEP, _HAD_SCALE, _HAD_SHAPE,
-                                                _card_arrays, _em_profile, _had_profile)
+                                                _deposit_args, _em_profile, _had_profile)
 
     card = load_card("cocoa")
-    tables = _card_arrays(card)
+    tables = _deposit_args(card)
     x0_edges = _edges(card, "depth_x0", card.gap_depth_x0)
     out = np.empty(6)
     for shape in (1.07, 2.333, 5.5, 9.91):
-        _em_profile(shape, tables["em_table"], _EM_SHAPE[0], _EM_SHAPE[1], out)
+        _em_profile(shape, tables.em_table, _EM_SHAPE[0], _EM_SHAPE[1], out)
         np.testing.assert_allclose(out, _profile(np.array([shape]), 1 / _EM_B, np.zeros(1), x0_edges)[0], atol=1e-3)
     for shape, begin in ((1.3, 0.05), (2.71, 0.9), (3.9, 2.345), (4.5, 7.0), (2.0, 20.0)):
-        _had_profile(shape, begin, tables["had_table"], _HAD_SHAPE[0], _HAD_SHAPE[1], 0.0, _HAD_BEGIN_STEP, out)
-        exact = _profile(np.array([shape]), _HAD_SCALE, np.array([begin]), tables["l_edges"])[0]
+        _had_profile(shape, begin, tables.had_table, _HAD_SHAPE[0], _HAD_SHAPE[1], 0.0, _HAD_BEGIN_STEP, out)
+        exact = _profile(np.array([shape]), _HAD_SCALE, np.array([begin]), tables.l_edges)[0]
         np.testing.assert_allclose(out, exact, atol=1e-3)
