@@ -75,7 +75,7 @@ def simulate_jet(
     seed = int(rng.integers(0, 2**31 - 1))
     columns = _simulate_kernel(
         idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, track_normal, calo_normal, depth_int, seed,
-        float(jet_eta), float(jet_phi), float(radius), float(half_width), _workspace(window_capacity(card, half_width)),
+        float(jet_eta), float(jet_phi), float(radius), float(half_width), _workspace(_capacity(card, half_width)),
         # plain tuples: numba unpacks those into a call, not NamedTuples
         tuple(_track_args(card)), tuple(_deposit_args(card)), tuple(_topo_args(card)), tuple(_flow_args(card)),
     )
@@ -137,6 +137,14 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
             t_eta_layer[tracks].astype(f32), t_phi_layer[tracks].astype(f32), *pfc)
 
 
+def _capacity(card: DetectorCard, half_width: float) -> int:
+    """:func:`window_capacity`, remembered per card and half-width."""
+    cache = card.__dict__.setdefault("_window_capacity", {})
+    if half_width not in cache:
+        cache[half_width] = window_capacity(card, half_width)
+    return cache[half_width]
+
+
 @numba.njit(cache=True)
 def _near_jet(px, py, pz, vx, vy, vz, pid, jet_eta, jet_phi, reach):
     """Indices of visible particles within dR < reach of the axis, and their straight-line z0 (mm)."""
@@ -144,6 +152,10 @@ def _near_jet(px, py, pz, vx, vy, vz, pid, jet_eta, jet_phi, reach):
     idx = np.empty(n, dtype=np.int64)
     z0 = np.empty(n)
     count = 0
+    # Most particles of an event are far from the jet in eta: rule them out on pz / pT
+    # against bounds a hair wider than the reach, before the asinh and atan2 that decide.
+    ratio_lo = math.sinh(jet_eta - reach - 1e-6)
+    ratio_hi = math.sinh(jet_eta + reach + 1e-6)
     for i in range(n):
         apid = abs(pid[i])
         if apid == 12 or apid == 14 or apid == 16 or apid == 1000022 or apid == 1000039:
@@ -152,7 +164,12 @@ def _near_jet(px, py, pz, vx, vy, vz, pid, jet_eta, jet_phi, reach):
         if pt2 <= 0.0:
             continue
         pt = math.sqrt(pt2)
-        deta = math.asinh(pz[i] / pt) - jet_eta
+        ratio = pz[i] / pt
+        if ratio < ratio_lo or ratio > ratio_hi:
+            continue
+        deta = math.asinh(ratio) - jet_eta
+        if deta * deta >= reach * reach:
+            continue
         dphi = (math.atan2(py[i], px[i]) - jet_phi + math.pi) % (2.0 * math.pi) - math.pi
         if deta * deta + dphi * dphi >= reach * reach:
             continue
