@@ -65,6 +65,23 @@ def _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_c
         ce = int(math.floor((eta0 + 0.5 * ETA_SPAN) / deta))
         cp = int(math.floor((phi0 + np.pi) / dphi))
         half = min(_MAX_HALF, int(math.ceil(_CUT_SIGMAS * width / min(deta, dphi))))
+        # rows and columns of the window the profile reaches; a deposit that reaches
+        # none (one in seven: particles near the window's corners) needs no integrals
+        n_rows = 0
+        n_cols = 0
+        for k in range(2 * half + 1):
+            ge = ce - half + k
+            row[k] = ge - lo_eta[l] if (0 <= ge < n_cells[l] and 0 <= ge - lo_eta[l] < n_eta[l]) else -1
+            ip = cp - half + k - lo_phi[l]  # Python's modulo n, which is a division; this is a turn or so away
+            while ip < 0:
+                ip += n_cells[l]
+            while ip >= n_cells[l]:
+                ip -= n_cells[l]
+            col[k] = ip if ip < n_phi[l] else -1
+            n_rows += row[k] >= 0
+            n_cols += col[k] >= 0
+        if n_rows == 0 or n_cols == 0:
+            continue
         scale = 1.0 / (math.sqrt(2.0) * width)
         norm_e = 0.0
         norm_p = 0.0
@@ -84,10 +101,6 @@ def _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_c
         for k in range(2 * half + 1):
             frac_eta[k] /= norm_e
             frac_phi[k] /= norm_p
-            ge = ce - half + k
-            row[k] = ge - lo_eta[l] if (0 <= ge < n_cells[l] and 0 <= ge - lo_eta[l] < n_eta[l]) else -1
-            ip = (cp - half + k - lo_phi[l]) % n_cells[l]
-            col[k] = ip if ip < n_phi[l] else -1
         for ke in range(2 * half + 1):
             for kp in range(2 * half + 1):
                 f = frac_eta[ke] * frac_phi[kp]

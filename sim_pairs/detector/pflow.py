@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from .card import DetectorCard
+from .geometry import _wrap
 
 __all__ = ["CHARGED_MASS", "particle_flow"]
 
@@ -32,11 +33,6 @@ CHARGED_MASS = {11: 0.000511, 13: 0.10566, 211: 0.13957}
 _MASSES = np.array([CHARGED_MASS[11], CHARGED_MASS[13], CHARGED_MASS[211]])
 #: Names of the arrays :func:`_flow_kernel` returns, in order (the schema's ``pflow`` columns).
 PFLOW_COLUMNS = ("pfc_px", "pfc_py", "pfc_pz", "pfc_energy", "pfc_pid", "pfc_charge", "pfc_d0", "pfc_dz")
-
-
-@numba.njit(cache=True)
-def _wrap(phi):
-    return (phi + math.pi) % (2.0 * math.pi) - math.pi
 
 
 @numba.njit(cache=True)

@@ -16,6 +16,7 @@ from ..event import Particles
 from .calorimeter import _deposit_args, _deposit_kernel
 from .card import DetectorCard
 from .cell_window import _window_bins, _workspace, window_capacity
+from .geometry import _wrap
 from .pflow import PFLOW_COLUMNS, _flow_args, _flow_kernel
 from .topo_cluster import _cluster_kernel, _topo_args
 from .tracker import _track_args, _track_kernel
@@ -170,7 +171,7 @@ def _near_jet(px, py, pz, vx, vy, vz, pid, jet_eta, jet_phi, reach):
         deta = math.asinh(ratio) - jet_eta
         if deta * deta >= reach * reach:
             continue
-        dphi = (math.atan2(py[i], px[i]) - jet_phi + math.pi) % (2.0 * math.pi) - math.pi
+        dphi = _wrap(math.atan2(py[i], px[i]) - jet_phi)
         if deta * deta + dphi * dphi >= reach * reach:
             continue
         idx[count] = i
@@ -183,6 +184,6 @@ def _near_jet(px, py, pz, vx, vy, vz, pid, jet_eta, jet_phi, reach):
 def _in_cone(eta, phi, jet_eta, jet_phi, radius):
     out = np.empty(eta.shape[0], dtype=np.bool_)
     for i in range(eta.shape[0]):
-        dphi = (phi[i] - jet_phi + math.pi) % (2.0 * math.pi) - math.pi
+        dphi = _wrap(phi[i] - jet_phi)
         out[i] = (eta[i] - jet_eta) ** 2 + dphi * dphi < radius * radius
     return out

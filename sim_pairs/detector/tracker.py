@@ -21,7 +21,7 @@ import numba
 import numpy as np
 
 from .card import DetectorCard
-from .geometry import crossing
+from .geometry import _wrap, crossing
 
 __all__ = ["Tracks", "impact_parameters", "reconstruct_tracks"]
 
@@ -87,7 +87,7 @@ def _track_kernel(px, py, pz, charge, vx, vy, vz, uniform, normal, max_rho, pt_m
         rel = math.hypot(pt_slope * pt, pt_constant)
         pt_reco = pt / abs(1.0 + rel * normal[0, i])
         eta_reco = eta + angle_resolution * normal[1, i]
-        phi_reco = (math.atan2(py[i], px[i]) + angle_resolution * normal[2, i] + math.pi) % (2.0 * math.pi) - math.pi
+        phi_reco = _wrap(math.atan2(py[i], px[i]) + angle_resolution * normal[2, i])
         z0_reco = z0 + math.hypot(z0_constant, z0_slope / pt) * normal[4, i]
         pt_out[count] = pt_reco
         eta_out[count] = eta_reco
