@@ -70,8 +70,8 @@ def simulate_jet(
     # the draws of reconstruct_tracks, particle_deposits and simulate_cells, in that order
     n = idx.shape[0]
     uniform = rng.random(n)
-    track_normal = rng.standard_normal((5, n))
-    calo_normal = rng.standard_normal((2, n))
+    normal = rng.standard_normal((7, n))  # the same stream as (5, n) then (2, n), in one call
+    track_normal, calo_normal = normal[:5], normal[5:]
     depth_int = rng.exponential(1.0, n)
     seed = int(rng.integers(0, 2**31 - 1))
     columns = _simulate_kernel(
