@@ -89,7 +89,7 @@ def _edges(card: DetectorCard, attr: str, gap: float) -> np.ndarray:
     return np.stack([start, start + depth])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _gammainc(a, x):
     """Regularised lower incomplete gamma P(a, x) (series below a + 1, continued fraction above)."""
     if x <= 0.0:
@@ -127,7 +127,7 @@ def _gammainc(a, x):
     return 1.0 - math.exp(log_prefactor) * h
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _fill_profile(shape, scale, begin, edges, out):
     """out[l] = fraction of a gamma(shape, scale) profile starting at ``begin`` in layer l; sums to 1 (or 0)."""
     total = 0.0
@@ -140,7 +140,7 @@ def _fill_profile(shape, scale, begin, edges, out):
         out[l] = out[l] / total if total > 0.0 else 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _profiles(shape, scale, begin, edges):
     out = np.empty((shape.shape[0], edges.shape[1]))
     for i in range(shape.shape[0]):
@@ -164,7 +164,7 @@ def _profile(shape: np.ndarray, scale: float, begin: np.ndarray, edges: np.ndarr
     return _profiles(np.asarray(shape, np.float64), float(scale), np.asarray(begin, np.float64), np.asarray(edges, np.float64))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _em_table(shapes, scale, edges):
     out = np.empty((shapes.shape[0], edges.shape[1]))
     for i in range(shapes.shape[0]):
@@ -172,7 +172,7 @@ def _em_table(shapes, scale, edges):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _had_table(shapes, begins, scale, edges):
     out = np.empty((shapes.shape[0], begins.shape[0], edges.shape[1]))
     for i in range(shapes.shape[0]):
@@ -181,7 +181,7 @@ def _had_table(shapes, begins, scale, edges):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _grid_position(value, lo, step, n):
     """(index, weight) for linear interpolation on a uniform grid, clamped to its ends."""
     x = (value - lo) / step
@@ -193,14 +193,14 @@ def _grid_position(value, lo, step, n):
     return i, x - i
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _em_profile(shape, table, lo, step, out):
     i, w = _grid_position(shape, lo, step, table.shape[0])
     for l in range(out.shape[0]):
         out[l] = (1.0 - w) * table[i, l] + w * table[i + 1, l]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _had_profile(shape, begin, table, s_lo, s_step, b_lo, b_step, out):
     i, wi = _grid_position(shape, s_lo, s_step, table.shape[0])
     j, wj = _grid_position(begin, b_lo, b_step, table.shape[1])
@@ -213,13 +213,13 @@ def _had_profile(shape, begin, table, s_lo, s_step, b_lo, b_step, out):
                   + wi * ((1.0 - wj) * table[i + 1, j, l] + wj * table[i + 1, j + 1, l]))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _smear(energy, stochastic, constant, normal):
     sigma = math.sqrt(stochastic * stochastic / max(energy, 1e-9) + constant * constant)
     return max(energy * (1.0 + sigma * normal), 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _deposit_kernel(px, py, pz, e, pid, charge, z0, normal, depth_int,
                     r_mid, z_mid, barrel_abs_eta, abs_eta_max, field_tesla, em_table, had_table, l_edges, mips,
                     em_stochastic, em_constant, em_width, had_stochastic, had_constant, had_width):

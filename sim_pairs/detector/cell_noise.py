@@ -25,7 +25,7 @@ def seed_probability(threshold: float) -> float:
     return 0.5 * math.erfc(threshold / math.sqrt(2.0))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _gauss_tail(a):
     if a <= 0.0:
         return abs(np.random.standard_normal())
@@ -35,12 +35,12 @@ def _gauss_tail(a):
             return x
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _upper_tail(x):
     return 0.5 * math.erfc(x / math.sqrt(2.0))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _geometric(p):
     """Failures before the first success of Bernoulli(p) trials."""
     if p <= 0.0:
@@ -50,7 +50,7 @@ def _geometric(p):
     return int(math.log(1.0 - np.random.random()) / math.log1p(-p))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _gauss_between(a, b):
     """Standard normal truncated to (a, b), 0 <= a < b, by uniform proposals."""
     while True:
@@ -82,7 +82,7 @@ def _noise_at(c, sigma_c, noise, drawn, bound):
     return noise[c]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _add_noise_seeds(n_window, offset, sigma, seed_thr, q_seed, noise, drawn, candidate, cand_list, cand_layer, n_cand):
     """Pure-noise seeds: Poisson(n_window * Q) per layer at uniform cells, values from the tail above the seed."""
     for l in range(n_window.shape[0]):

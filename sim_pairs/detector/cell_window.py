@@ -89,7 +89,7 @@ def _add_candidate(c, l, candidate, cand_list, cand_layer, n_cand):
     return cand_list, cand_layer, n_cand
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _window_bins(n_cells, jet_eta, jet_phi, half_width):
     n_layers = n_cells.shape[0]
     lo_eta = np.empty(n_layers, dtype=np.int64)

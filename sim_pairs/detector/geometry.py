@@ -69,7 +69,7 @@ def cell_xyz(card: DetectorCard, layer: np.ndarray, eta: np.ndarray, phi: np.nda
     return rho * np.cos(phi), rho * np.sin(phi), z
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _centre_tables(n_cells, r_mid, z_mid, barrel_abs_eta):
     out = np.zeros((6, n_cells.shape[0], n_cells.max()))
     for l in range(n_cells.shape[0]):
@@ -107,7 +107,7 @@ def centre_tables(card: DetectorCard) -> np.ndarray:
     return cached
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def crossing(pt, eta, phi, charge, z0, r_mid, z_mid, barrel_abs_eta, field_tesla, eta_out, phi_out):
     """Numba kernel of :func:`layer_crossing` for one particle: fills eta_out, phi_out (6,)."""
     sinh = math.sinh(eta)
@@ -130,7 +130,7 @@ def crossing(pt, eta, phi, charge, z0, r_mid, z_mid, barrel_abs_eta, field_tesla
         phi_out[l] = _wrap(phi - charge * turn)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _crossings(pt, eta, phi, charge, z0, r_mid, z_mid, barrel_abs_eta, field_tesla):
     n = pt.shape[0]
     eta_out = np.empty((n, r_mid.shape[0]))

@@ -35,7 +35,7 @@ _MASSES = np.array([CHARGED_MASS[11], CHARGED_MASS[13], CHARGED_MASS[211]])
 PFLOW_COLUMNS = ("pfc_px", "pfc_py", "pfc_pz", "pfc_energy", "pfc_pid", "pfc_charge", "pfc_d0", "pfc_dz")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _flow_kernel(t_pt, t_eta, t_phi, t_charge, t_d0, t_z0, t_pid, t_cluster,
                  c_eta, c_phi, c_layer, c_energy, c_cluster, n_clusters, jet_eta, jet_phi, radius,
                  mip_sum, em_a, em_c, had_a, had_c, e_min, nsigma, photon_fraction, masses):

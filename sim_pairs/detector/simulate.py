@@ -83,7 +83,7 @@ def simulate_jet(
     return dict(zip(_COLUMNS, columns))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, track_normal, calo_normal, depth_int,
                      seed, jet_eta, jet_phi, radius, half_width, workspace, track_args, deposit_args, topo_args,
                      flow_args):
@@ -146,7 +146,7 @@ def _capacity(card: DetectorCard, half_width: float) -> int:
     return cache[half_width]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _near_jet(px, py, pz, vx, vy, vz, pid, jet_eta, jet_phi, reach):
     """Indices of visible particles within dR < reach of the axis, and their straight-line z0 (mm)."""
     n = px.shape[0]
@@ -180,7 +180,7 @@ def _near_jet(px, py, pz, vx, vy, vz, pid, jet_eta, jet_phi, reach):
     return idx[:count], z0[:count]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _in_cone(eta, phi, jet_eta, jet_phi, radius):
     out = np.empty(eta.shape[0], dtype=np.bool_)
     for i in range(eta.shape[0]):

@@ -258,7 +258,7 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
     return out_layer, out_ieta, out_iphi, out_e, out_label, n_clusters, track_cluster, out_eta, out_phi
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _cell_xyz(layer, ieta, iphi, centres):
     """Cartesian centres (mm) of cells by their bins, from the card's centre tables."""
     n = layer.shape[0]

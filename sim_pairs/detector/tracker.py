@@ -56,7 +56,7 @@ def impact_parameters(vx, vy, vz, px, py, pz) -> tuple[np.ndarray, np.ndarray]:
     return d0, z0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _track_kernel(px, py, pz, charge, vx, vy, vz, uniform, normal, max_rho, pt_min, abs_eta_max, efficiency,
                   pt_slope, pt_constant, d0_constant, d0_slope, z0_constant, z0_slope, angle_resolution,
                   r_mid, z_mid, barrel_abs_eta, field_tesla):
