@@ -116,7 +116,7 @@ def main(argv=None) -> None:
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     n_jets = len(samples)
-    from sim_pairs.detector.topo_cluster import _workspace
+    from sim_pairs.detector.cell_window import _workspace
 
     workspace = sum(a.nbytes for a in _workspace(0))
 

@@ -39,3 +39,16 @@ def test_overlap_map_matches_interval_intersection():
                 lo, hi = g / n[l], (g + 1) / n[l]
                 touching = [k for k in range(n[l2]) if k / n[l2] < hi - 1e-12 and (k + 1) / n[l2] > lo + 1e-12]
                 assert (overlap[l, side, g, 0], overlap[l, side, g, 1]) == (touching[0], touching[-1])
+
+
+@pytest.mark.parametrize("card_name", ["cocoa", "coarse"])
+@pytest.mark.parametrize("half_width", [0.5, 1.0, 1.37])
+def test_capacity_bounds_every_window(card_name, half_width):
+    from sim_pairs.detector.cell_window import window_capacity
+
+    card = load_card(card_name)
+    capacity = window_capacity(card, half_width)
+    rng = np.random.default_rng(2)
+    sizes = [(n_eta * n_phi).sum() for n_eta, n_phi in
+             (window_bins(card, e, p, half_width)[2::2] for e, p in zip(rng.uniform(-3, 3, 400), rng.uniform(-4, 4, 400)))]
+    assert max(sizes) <= capacity

@@ -67,3 +67,34 @@ def test_displaced_origin_shifts_eta_at_the_layer():
     card = load_card("cocoa")
     eta_l, _ = layer_crossing(card, np.array([100.0]), np.array([0.0]), np.array([0.0]), np.array([0]), np.array([150.0]))
     np.testing.assert_allclose(eta_l[0, 0], np.arcsinh(150.0 / card.layers[0].r_mid))
+
+
+def test_fast_wrap_is_the_modulo_bit_for_bit():
+    from sim_pairs.detector.geometry import _wrap
+
+    rng = np.random.default_rng(4)
+    values = np.concatenate([rng.uniform(-20, 20, 2000), rng.uniform(-2 * np.pi, 2 * np.pi, 2000),
+                             [0.0, -0.0, np.pi, -np.pi, 2 * np.pi, -2 * np.pi, np.nextafter(np.pi, 0),
+                              np.nextafter(-np.pi, -4), 1e-300, -1e-300]])
+    for v in values:
+        expected = (v + np.pi) % (2.0 * np.pi) - np.pi
+        got = _wrap(v)
+        assert got == expected and np.signbit(got) == np.signbit(expected), v
+    assert np.isnan(_wrap(np.nan)) and np.isnan(_wrap(np.inf))
+
+
+def test_centre_tables_agree_with_cell_centre_and_cell_xyz():
+    from sim_pairs.detector.geometry import centre_tables
+
+    card = load_card("cocoa")
+    tables = centre_tables(card)
+    for l, layer in enumerate(card.layers):
+        bins = np.arange(layer.n_cells)
+        eta, phi = cell_centre(layer.n_cells, bins, bins)
+        np.testing.assert_allclose(tables[0, l, : layer.n_cells], eta, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(tables[1, l, : layer.n_cells], phi, rtol=0, atol=1e-12)
+        x, y, z = cell_xyz(card, np.full(len(bins), l), eta, phi)
+        rho = tables[2, l, : layer.n_cells]
+        np.testing.assert_allclose(rho * tables[4, l, : layer.n_cells], x, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(rho * tables[5, l, : layer.n_cells], y, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(tables[3, l, : layer.n_cells], z, rtol=1e-12, atol=1e-9)

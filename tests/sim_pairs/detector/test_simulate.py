@@ -100,3 +100,53 @@ def test_endcap_jets_use_the_endcap_discs():
     out = simulate_jet(_particles([(22, 100.0, 2.2, 0.3)]), 2.2, 0.3, 0.4, card, np.random.default_rng(6))
     z_mid = {l: card.layers[l].z_mid for l in range(6)}
     np.testing.assert_allclose(np.abs(out["cell_z"]), [z_mid[l] for l in out["cell_layer"]], rtol=1e-6)
+
+
+def _stage_by_stage(final, jet_eta, jet_phi, radius, card, rng):
+    """simulate_jet spelled out with the public stage functions (the reference for the fused kernel)."""
+    from sim_pairs.detector.calorimeter import particle_deposits
+    from sim_pairs.detector.pflow import particle_flow
+    from sim_pairs.detector.simulate import _BEND_ALLOWANCE, _in_cone, _near_jet
+    from sim_pairs.detector.topo_cluster import simulate_cells
+    from sim_pairs.detector.tracker import reconstruct_tracks
+
+    half_width = radius + card.window_margin
+    f64 = np.float64
+    idx, z0 = _near_jet(*(np.asarray(a, f64) for a in (final.px, final.py, final.pz, final.vx, final.vy, final.vz)),
+                        final.pid.astype(np.int64), jet_eta, jet_phi, half_width + _BEND_ALLOWANCE)
+    px, py, pz, e, pid = final.px[idx], final.py[idx], final.pz[idx], final.e[idx], final.pid[idx]
+    charge = final.charge[idx].astype(np.int64)
+    tracks = reconstruct_tracks(card, px, py, pz, charge, final.vx[idx], final.vy[idx], final.vz[idx], rng)
+    deposits = particle_deposits(card, px, py, pz, e, pid, charge, z0, rng)
+    cells = simulate_cells(card, deposits, jet_eta, jet_phi, half_width, tracks.eta_layer, tracks.phi_layer, rng)
+    apid = np.abs(pid[tracks.particle])
+    track_pid = np.where(apid == 11, 11, np.where(apid == 13, 13, 211))
+    out = particle_flow(card, tracks.pt, tracks.eta, tracks.phi, tracks.charge, tracks.d0, tracks.z0, track_pid,
+                        cells.track_cluster, cells.eta, cells.phi, cells.layer, cells.energy, cells.cluster,
+                        cells.n_clusters, jet_eta, jet_phi, radius)
+    c_in = _in_cone(cells.eta, cells.phi, jet_eta, jet_phi, radius)
+    t_in = _in_cone(tracks.eta, tracks.phi, jet_eta, jet_phi, radius)
+    out["cell_layer"] = cells.layer[c_in].astype(np.int8)
+    for name in ("eta", "phi", "x", "y", "z", "energy"):
+        out[f"cell_{name}"] = getattr(cells, name)[c_in].astype(np.float32)
+    for name in ("pt", "eta", "phi", "d0", "z0", "eta_layer", "phi_layer"):
+        out[f"track_{name}"] = getattr(tracks, name)[t_in].astype(np.float32)
+    out["track_charge"] = tracks.charge[t_in].astype(np.int8)
+    return out
+
+
+@pytest.mark.parametrize("card_name", ["cocoa", "coarse"])
+def test_fused_kernel_gives_the_bytes_of_the_stage_functions(card_name):
+    card = load_card(card_name)
+    event_rng = np.random.default_rng(21)
+    for seed in range(6):
+        final = _jet_like(event_rng, n=60)
+        # displaced vertices and a far particle: z0 and the near-jet selection matter
+        final.vz[:10] = event_rng.normal(0, 20, 10)
+        final.pz[-1] *= 40.0
+        fused = simulate_jet(final, 0.5, 1.0, 0.8, card, np.random.default_rng(seed))
+        reference = _stage_by_stage(final, 0.5, 1.0, 0.8, card, np.random.default_rng(seed))
+        assert sorted(fused) == sorted(reference)
+        for name in fused:
+            assert fused[name].dtype == reference[name].dtype, name
+            np.testing.assert_array_equal(fused[name], reference[name], err_msg=name)
