@@ -108,6 +108,21 @@ def centre_tables(card: DetectorCard) -> np.ndarray:
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _cell_xyz(layer, ieta, iphi, centres):
+    """Cartesian centres (mm) of cells by their bins, from the card's centre tables."""
+    n = layer.shape[0]
+    x = np.empty(n)
+    y = np.empty(n)
+    z = np.empty(n)
+    for i in range(n):
+        rho = centres[2, layer[i], ieta[i]]
+        x[i] = rho * centres[4, layer[i], iphi[i]]
+        y[i] = rho * centres[5, layer[i], iphi[i]]
+        z[i] = centres[3, layer[i], ieta[i]]
+    return x, y, z
+
+
+@numba.njit(cache=True, error_model="numpy")
 def crossing(pt, eta, phi, charge, z0, r_mid, z_mid, barrel_abs_eta, field_tesla, eta_out, phi_out):
     """Numba kernel of :func:`layer_crossing` for one particle: fills eta_out, phi_out (6,)."""
     sinh = math.sinh(eta)

@@ -47,7 +47,7 @@ from .calorimeter import Deposits
 from .card import DetectorCard
 from .cell_noise import _add_noise_seeds, _find_seeds, _noise_at, _significance, seed_probability
 from .cell_window import _layer_of, _local, _overlap_map, _window_bins, _workspace, window_capacity
-from .geometry import ETA_SPAN, centre_tables
+from .geometry import ETA_SPAN, _cell_xyz, centre_tables
 from .lateral_spread import _spread_deposits
 
 __all__ = ["Cells", "seed_probability", "simulate_cells"]
@@ -256,21 +256,6 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
         drawn[c] = False
         label[c] = -1
     return out_layer, out_ieta, out_iphi, out_e, out_label, n_clusters, track_cluster, out_eta, out_phi
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _cell_xyz(layer, ieta, iphi, centres):
-    """Cartesian centres (mm) of cells by their bins, from the card's centre tables."""
-    n = layer.shape[0]
-    x = np.empty(n)
-    y = np.empty(n)
-    z = np.empty(n)
-    for i in range(n):
-        rho = centres[2, layer[i], ieta[i]]
-        x[i] = rho * centres[4, layer[i], iphi[i]]
-        y[i] = rho * centres[5, layer[i], iphi[i]]
-        z[i] = centres[3, layer[i], ieta[i]]
-    return x, y, z
 
 
 class _TopoArgs(NamedTuple):

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
-from scipy import stats
 
 from sim_pairs.detector import load_card
-from sim_pairs.detector.calorimeter import _edges, _profile, particle_deposits
+from sim_pairs.detector.calorimeter import _edges, particle_deposits
+from sim_pairs.detector.shower_profile import _em_profile, _had_profile, _profile
 
 
 def _particles(pid, energy, n, charge=0, mass=0.0, eta=0.4):
@@ -18,19 +18,6 @@ def _per_particle(dep, n):
     out = np.zeros((n, 6))
     np.add.at(out, (dep.particle, dep.layer), dep.energy)
     return out
-
-
-def test_profile_matches_scipy_gamma_integrals():
-    card = load_card("cocoa")
-    edges = _edges(card, "depth_lambda", card.gap_depth_lambda)
-    shape = np.array([1.5, 2.7, 4.0])
-    begin = np.array([0.0, 0.4, 2.0])
-    got = _profile(shape, 0.6, begin, edges)
-    for i in range(3):
-        ref = np.array([stats.gamma.cdf(max(e - begin[i], 0), shape[i], scale=0.6)
-                        - stats.gamma.cdf(max(s - begin[i], 0), shape[i], scale=0.6) for s, e in edges.T])
-        np.testing.assert_allclose(got[i], ref / ref.sum(), rtol=1e-9, atol=1e-13)
-    assert edges[0, 3] == pytest.approx(edges[1, 2] + card.gap_depth_lambda)
 
 
 @pytest.mark.parametrize("pid, section", [(22, "ecal"), (11, "ecal"), (130, "hcal")])
@@ -81,7 +68,7 @@ def test_low_pt_charged_particles_curl_up_before_the_calorimeter():
 
 def test_tabulated_profiles_match_the_exact_integrals():
     from sim_pairs.detector.calorimeter import (_EM_B, _EM_SHAPE, _HAD_BEGIN_STEP, _HAD_SCALE, _HAD_SHAPE,
-                                                _deposit_args, _em_profile, _had_profile)
+                                                _deposit_args)
 
     card = load_card("cocoa")
     tables = _deposit_args(card)
