@@ -22,7 +22,7 @@ from __future__ import annotations
 import fnmatch
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -76,6 +76,9 @@ class PairDataset(IterableDataset):
         shuffle: shuffle shard order and items (False: file order, for evaluation).
         rank, world_size: this process's DDP rank and the number of ranks.
         batched_edges: leave particle-graph kNN edges to the collate function.
+        select: ``select(group_id, label) -> bool mask`` over the split's groups
+            (numpy arrays; labels are contract class indices): keeps only those groups,
+            e.g. a task's classes and a labelled fraction, before batching.
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class PairDataset(IterableDataset):
         rank: int = 0,
         world_size: int = 1,
         batched_edges: bool = True,
+        select: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     ):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -109,6 +113,8 @@ class PairDataset(IterableDataset):
         if not self.shards:
             raise DatasetError(f"{self.data_dir}: no shard-*.parquet files")
         self.units = self._index()  # per shard: list of work units
+        if select is not None:
+            self.units = [_selected(units, select) for units in self.units]
 
     # --- the index --------------------------------------------------------------------
     def _allowed(self, view: str) -> bool:
@@ -240,6 +246,15 @@ class PairDataset(IterableDataset):
         )
 
 
+def _selected(units: list[tuple], select) -> list[tuple]:
+    if not units:
+        return units
+    keep = np.asarray(select(np.array([u[0] for u in units], np.int64), np.array([u[1] for u in units], np.int64)), bool)
+    if keep.shape != (len(units),):
+        raise ValueError(f"select returned a mask of shape {keep.shape}, expected ({len(units)},)")
+    return [u for u, k in zip(units, keep) if k]
+
+
 def make_loader(
     data_dir: str | Path,
     contract: DataContract,
@@ -254,14 +269,16 @@ def make_loader(
     rank: int = 0,
     world_size: int = 1,
     views: Sequence[str] | None = None,
+    select: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> DataLoader:
     """A DataLoader of :class:`graphs.collate.PairBatch` (``pairs``), ``GroupBatch``
     (``groups``) or PyG ``Batch`` (``single``) over one split.
 
     ``num_workers`` defaults to ``contract.num_workers``; ``pin_memory`` to whether
-    CUDA is available. Call ``loader.dataset.set_epoch(epoch)`` each epoch to reshuffle.
+    CUDA is available. ``select`` keeps only some groups (see :class:`PairDataset`). Call ``loader.dataset.set_epoch(epoch)`` each epoch to reshuffle.
     """
-    dataset = PairDataset(data_dir, contract, split, seed, mode, views, shuffle=shuffle, rank=rank, world_size=world_size)
+    dataset = PairDataset(data_dir, contract, split, seed, mode, views, shuffle=shuffle, rank=rank, world_size=world_size,
+                          select=select)
     workers = contract.num_workers if num_workers is None else num_workers
     dataset.loader_workers = workers
     collate = {"pairs": collate_pairs, "groups": collate_groups, "single": collate_single}[mode]

@@ -11,8 +11,10 @@ Two paths, one loop:
   cost (no backbone forward per epoch).
 
 Model selection: the Trainer keeps the epoch with the lowest validation loss
-(``best.pt``) and restores it. Batches are filtered to the task's jets and to the
-labelled fraction (:func:`rs3l.evaluation.targets.label_fraction_mask`).
+(``best.pt``) and restores it. Only the task's jets in the labelled fraction
+(:func:`rs3l.evaluation.targets.label_fraction_mask`) are trained on: give the graph
+loader :func:`task_selector` so that it never builds the others' graphs and its
+batches stay full; :class:`TaskBatches` drops any that still come through.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from rs3l.train.trainer import Trainer, TrainResult, move_to_device
 
 from .targets import TaskTarget, label_fraction_mask
 
-__all__ = ["EmbeddedSet", "embed", "TaskBatches", "train_on_graphs", "train_on_embeddings",
+__all__ = ["EmbeddedSet", "embed", "task_selector", "TaskBatches", "train_on_graphs", "train_on_embeddings",
            "predict_graphs", "predict_embeddings"]
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,19 @@ def embed(backbone: nn.Module, loader: Iterable, device: torch.device | str = "c
     out = EmbeddedSet(torch.cat(zs), torch.cat(labels).long(), torch.cat(gids).long(), torch.cat(energies),
                       np.asarray(views, dtype=str))
     return out.subset(_first_occurrences(out.group_id.numpy(), out.view))
+
+
+def task_selector(target: TaskTarget, fraction: float = 1.0, seed: int = 0):
+    """``select(group_id, label) -> mask`` for :func:`graphs.dataset.make_loader`: the
+    task's classes, and of those the labelled ``fraction`` (by group, as :class:`TaskBatches`)."""
+
+    def select(group_id: np.ndarray, label: np.ndarray) -> np.ndarray:
+        keep = target.select(torch.as_tensor(label)).numpy()
+        if fraction < 1.0:
+            keep &= label_fraction_mask(group_id, fraction, seed)
+        return keep
+
+    return select
 
 
 class TaskBatches:

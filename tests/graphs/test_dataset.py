@@ -100,6 +100,19 @@ def test_single_mode_yields_every_allowed_row_once(data_dir):
     assert {g for g, _ in rows} == test_groups and len(rows) == 2 * len(test_groups)
 
 
+def test_select_keeps_only_the_chosen_groups_before_batching(data_dir):
+    contract = DataContract(views=["nominal"])
+    everything = [int(g) for b in make_loader(data_dir, contract, "train", 5, mode="single", num_workers=0, shuffle=False)
+                  for g in b.group_id]  # fmt: skip
+    odd = make_loader(data_dir, contract, "train", 5, mode="single", num_workers=0, shuffle=False,
+                      select=lambda gid, label: gid % 2 == 1)
+    kept = [batch.group_id.tolist() for batch in odd]
+    assert [g for b in kept for g in b] == [g for g in everything if g % 2 == 1]
+    assert all(len(b) == 5 for b in kept[:-1])  # filtered before batching: full batches
+    with pytest.raises(ValueError, match="mask of shape"):
+        PairDataset(data_dir, contract, "train", mode="single", select=lambda gid, label: np.ones(1, bool))
+
+
 def test_labels_index_the_contract_classes(data_dir):
     contract = DataContract(labels=["gluon", "quark"])
     graphs = list(PairDataset(data_dir, contract, "train", mode="single"))
