@@ -48,7 +48,8 @@ from .summary import summarise_task
 from .targets import TaskTarget
 from .task_figures import task_figures
 from .tasks import TaskError, resolve_tasks
-from .train_heads import embed, predict_embeddings, predict_graphs, train_on_embeddings, train_on_graphs
+from .train_heads import (embed, predict_embeddings, predict_graphs, task_selector, train_on_embeddings,
+                          train_on_graphs)
 
 __all__ = ["evaluate", "dataset_inventory", "EvaluationError"]
 
@@ -86,12 +87,12 @@ def _check_views(config, views: Counter, data_dir: Path) -> list[str]:
     return [ecfg.nominal_view] + sorted(v for v in views if v != ecfg.nominal_view and config.data.view_allowed(v))
 
 
-def _loader(config, data_dir, split, views, *, shuffle, seed):
+def _loader(config, data_dir, split, views, *, shuffle, seed, select=None):
     from graphs.dataset import make_loader
 
     ecfg = config.evaluate
     return make_loader(data_dir, config.data, split, ecfg.batch_size, mode="single", seed=seed, shuffle=shuffle,
-                       num_workers=ecfg.num_workers, views=views)
+                       num_workers=ecfg.num_workers, views=views, select=select)
 
 
 def _run_dir(path: Path, settings: dict) -> bool:
@@ -153,8 +154,8 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
     backbone, model_config = load_pretrained_backbone(model_dir, config.model, input_dims, device)
     nominal = [ecfg.nominal_view]
 
-    def loader(split, which, shuffle=False, seed=ecfg.seed):
-        return _loader(config, data_dir, split, which, shuffle=shuffle, seed=seed)
+    def loader(split, which, shuffle=False, seed=ecfg.seed, select=None):
+        return _loader(config, data_dir, split, which, shuffle=shuffle, seed=seed, select=select)
 
     sizes = {split: len(loader(split, which).dataset)
              for split, which in (("train", nominal), ("val", nominal), ("test", views))}
@@ -205,7 +206,7 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
                 try:
                     if mode == "frozen":
                         result = train_on_embeddings(head, emb["train"], emb["val"], target, epochs=ecfg.epochs,
-                                                     lr=ecfg.lr, batch_size=ecfg.batch_size, **common)
+                                                     lr=ecfg.lr, batch_size=ecfg.head_batch_size, **common)
                         cols = predict_embeddings(head.to(device), emb["test"], target)
                     else:
                         if mode == "finetune":
@@ -219,8 +220,9 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
 
                             net, lr = build_backbone(model_config, input_dims), ecfg.supervised_lr
                         model = Tagger(net, head)
-                        result = train_on_graphs(model, loader("train", nominal, True),
-                                                 loader("val", nominal) if has_val else None, target,
+                        train = loader("train", nominal, True, select=task_selector(target, fraction, ecfg.seed))
+                        val = loader("val", nominal, select=task_selector(target)) if has_val else None
+                        result = train_on_graphs(model, train, val, target,
                                                  epochs=ecfg.finetune_epochs, lr=lr, **common)
                         cols, _ = predict_graphs(model, loader("test", views), target, device=device,
                                                  desc=f"predicting {tagger}")
