@@ -69,7 +69,7 @@ def _worker(args: argparse.Namespace) -> dict:
     if args.impl == "rs3l":
         from rs3l.models.backbone import build_backbone
         from rs3l.models.config import BackboneConfig
-        from rs3l.typed_config import from_mapping, load_yaml
+        from sim_pairs.typed_config import from_mapping, load_yaml
 
         path = ROOT / "configs" / "model" / f"{args.preset}.yaml"
         model = build_backbone(from_mapping(BackboneConfig, load_yaml(path), source=str(path)), {"particle": 15})

@@ -1,6 +1,6 @@
 """The data contract: which graphs a run builds from a dataset, separate from the network.
 
-The ``data:`` section of a run config (built with ``rs3l.typed_config.from_mapping``;
+The ``data:`` section of a run config (built with ``sim_pairs.typed_config.from_mapping``;
 every field has a default). It names the graph kind, the node features and their
 normalisation, how many nodes of each type are kept, the kNN settings, which views
 form a positive pair, the JetCLR augmentations, the train/val/test split and the

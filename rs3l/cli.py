@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sim_pairs.generate import GenerationError
 
-from .typed_config import ConfigError
+from sim_pairs.typed_config import ConfigError
 
 # Errors raised for bad input or a failed stage carry a message naming the file, field or
 # view; every one of them subclasses ValueError (or is GenerationError), FileNotFoundError

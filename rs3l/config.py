@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .typed_config import ConfigError, from_mapping, load_yaml, to_mapping
+from sim_pairs.typed_config import ConfigError, from_mapping, load_yaml, to_mapping
 
 from sim_pairs.config import GenerationConfig
 from sim_pairs.shipped_configs import CONFIG_DIR

@@ -108,7 +108,7 @@ def _versions() -> dict[str, str]:
 
 
 def _config_mapping(config: GenerationConfig) -> dict[str, Any]:
-    from rs3l.typed_config import to_mapping
+    from sim_pairs.typed_config import to_mapping
 
     return to_mapping(config)
 

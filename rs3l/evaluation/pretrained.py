@@ -17,7 +17,7 @@ import torch
 
 from rs3l.models.backbone import Backbone, build_backbone
 from rs3l.models.config import BackboneConfig
-from rs3l.typed_config import from_mapping
+from sim_pairs.typed_config import from_mapping
 
 __all__ = ["load_pretrained_backbone", "PretrainedModelError"]
 

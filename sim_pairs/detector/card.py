@@ -11,7 +11,7 @@ tracker sigma(pT)/pT = 1.5e-4 pT + 0.5%); layer radii and endcap z positions are
 derived from the depths (about 2 cm per X0 in the ECAL, 20 cm per lambda in the HCAL)
 and are approximate.
 
-A card is a YAML file read by :func:`load_card` with ``rs3l.typed_config.from_mapping``
+A card is a YAML file read by :func:`load_card` with ``sim_pairs.typed_config.from_mapping``
 (unknown keys are errors naming the key and the file). A card file may start from
 another card with ``base: <name or file>`` and then list only what it changes.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from rs3l.typed_config import ConfigError, from_mapping, load_yaml, to_mapping
+from sim_pairs.typed_config import ConfigError, from_mapping, load_yaml, to_mapping
 
 from ..shipped_configs import CONFIG_DIR
 

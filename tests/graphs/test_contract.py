@@ -1,4 +1,4 @@
-"""graphs.contract: defaults, YAML round trip through rs3l.typed_config, validation, input sizes."""
+"""graphs.contract: defaults, YAML round trip through sim_pairs.typed_config, validation, input sizes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from graphs.contract import DataContract
 from graphs.features import PARTICLE_FEATURES
-from rs3l.typed_config import ConfigError, from_mapping, load_yaml, to_mapping
+from sim_pairs.typed_config import ConfigError, from_mapping, load_yaml, to_mapping
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "data"
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from rs3l.config import DEFAULT_CONFIG, RunConfig, load_config
-from rs3l.typed_config import ConfigError
+from sim_pairs.typed_config import ConfigError
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 RUN_CONFIGS = sorted(p for p in CONFIGS.glob("*.yaml") if p.name != "views.yaml")

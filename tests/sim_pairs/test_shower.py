@@ -166,7 +166,7 @@ def test_user_lhe_with_massless_quarks(tmp_path):
 
 @pytest.mark.slow
 def test_shipped_view_catalogue_runs_with_mpi(hbb_lhe):
-    from rs3l.typed_config import from_mapping, load_yaml
+    from sim_pairs.typed_config import from_mapping, load_yaml
 
     catalogue = Path(__file__).resolve().parents[2] / "configs" / "views.yaml"
     data = load_yaml(catalogue)

@@ -141,7 +141,7 @@ def _save_backbone(config, model_dir, seed=0):
     import torch
 
     from rs3l.models.backbone import build_backbone
-    from rs3l.typed_config import to_mapping
+    from sim_pairs.typed_config import to_mapping
 
     torch.manual_seed(seed)
     backbone = build_backbone(config.model, config.data.input_dims())

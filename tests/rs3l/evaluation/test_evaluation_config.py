@@ -7,7 +7,7 @@ import pytest
 
 from rs3l.evaluation.config import EvaluateConfig
 from rs3l.evaluation.tasks import TASKS, TaskError, resolve_tasks
-from rs3l.typed_config import ConfigError, from_mapping, load_yaml
+from sim_pairs.typed_config import ConfigError, from_mapping, load_yaml
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs" / "evaluate"
 

@@ -8,7 +8,7 @@ from torch_geometric.data import Batch, Data
 
 from rs3l.models.backbone import build_backbone
 from rs3l.models.config import BackboneConfig
-from rs3l.typed_config import ConfigError, from_mapping, load_yaml
+from sim_pairs.typed_config import ConfigError, from_mapping, load_yaml
 
 PRESETS = Path(__file__).resolve().parents[3] / "configs" / "model"
 

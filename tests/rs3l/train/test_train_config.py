@@ -3,7 +3,7 @@
 import pytest
 
 from rs3l.train.config import PretrainConfig
-from rs3l.typed_config import ConfigError, from_mapping
+from sim_pairs.typed_config import ConfigError, from_mapping
 
 
 def test_defaults_follow_rs3l():

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rs3l.typed_config import ConfigError, to_mapping
+from sim_pairs.typed_config import ConfigError, to_mapping
 from sim_pairs.detector import DetectorCard, builtin_cards, load_card
 from sim_pairs.detector.card import BUILTIN_CARD_DIR
 

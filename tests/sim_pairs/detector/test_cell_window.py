@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rs3l.typed_config import to_mapping
+from sim_pairs.typed_config import to_mapping
 from sim_pairs.detector import load_card
 from sim_pairs.detector.cell_window import _local, _overlap_map, window_bins
 from sim_pairs.detector.geometry import cell_centre, wrap_phi

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import ndimage, stats
 
-from rs3l.typed_config import to_mapping
+from sim_pairs.typed_config import to_mapping
 from sim_pairs.detector import load_card
 from sim_pairs.detector.calorimeter import Deposits
 from sim_pairs.detector.geometry import cell_centre, cell_size

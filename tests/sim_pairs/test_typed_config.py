@@ -3,7 +3,7 @@ from typing import Literal, Optional
 
 import pytest
 
-from rs3l.typed_config import ConfigError, from_mapping, load_yaml, to_mapping
+from sim_pairs.typed_config import ConfigError, from_mapping, load_yaml, to_mapping
 
 
 @dataclass

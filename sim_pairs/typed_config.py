@@ -1,6 +1,8 @@
 """Typed, validated configuration objects built from YAML.
 
-The one place in rs3l where plain mappings become typed objects. Every section of a
+The one place in rs3l where plain mappings become typed objects. It lives in
+``sim_pairs``, the start of the one-way flow sim_pairs -> graphs -> rs3l, so that every
+package can use it without importing a later one. Every section of a
 config file is a ``dataclass`` (defined next to the code it configures); this module
 walks the dataclass fields and the mapping together and refuses anything it does not
 recognise: an unknown or misspelled key is an error naming the key, the file and the
