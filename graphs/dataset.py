@@ -275,7 +275,8 @@ def make_loader(
     (``groups``) or PyG ``Batch`` (``single``) over one split.
 
     ``num_workers`` defaults to ``contract.num_workers``; ``pin_memory`` to whether
-    CUDA is available. ``select`` keeps only some groups (see :class:`PairDataset`). Call ``loader.dataset.set_epoch(epoch)`` each epoch to reshuffle.
+    CUDA is available. ``select`` keeps only some groups (see :class:`PairDataset`).
+    Call ``loader.dataset.set_epoch(epoch)`` each epoch to reshuffle.
     """
     dataset = PairDataset(data_dir, contract, split, seed, mode, views, shuffle=shuffle, rank=rank, world_size=world_size,
                           select=select)

@@ -35,10 +35,10 @@ import numpy as np
 import torch
 
 from sim_pairs.io import read_shard, shard_paths
+from sim_pairs.typed_config import to_mapping
 
 from rs3l import __version__
 from rs3l.device import resolve_device
-from sim_pairs.typed_config import to_mapping
 
 from .heads import Tagger, build_head
 from .predictions import read_predictions, write_predictions

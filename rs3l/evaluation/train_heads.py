@@ -164,10 +164,9 @@ class TaskBatches:
     def __iter__(self) -> Iterator:
         from torch_geometric.data import Batch
 
+        select = task_selector(self.target, self.fraction, self.seed)
         for batch in self.loader:
-            keep = self.target.select(batch.label.reshape(-1).cpu())
-            if self.fraction < 1.0:
-                keep &= torch.as_tensor(label_fraction_mask(batch.group_id.reshape(-1).cpu().numpy(), self.fraction, self.seed))
+            keep = torch.as_tensor(select(batch.group_id.reshape(-1).cpu().numpy(), batch.label.reshape(-1).cpu().numpy()))
             if bool(keep.all()):
                 yield batch
             elif bool(keep.any()):
@@ -226,10 +225,7 @@ class _EmbeddingBatches:
 
 
 def _embedding_targets(data: EmbeddedSet, target: TaskTarget, fraction: float, seed: int):
-    keep = target.select(data.label).numpy()
-    if fraction < 1.0:
-        keep &= label_fraction_mask(data.group_id.numpy(), fraction, seed)
-    sub = data.subset(keep)
+    sub = data.subset(task_selector(target, fraction, seed)(data.group_id.numpy(), data.label.numpy()))
     return sub.z, target.target(sub.label, sub.jet_energy)
 
 

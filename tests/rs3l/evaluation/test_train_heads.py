@@ -9,7 +9,7 @@ from rs3l.evaluation.heads import FrozenBackbone, LinearHead, MLPHead, Tagger, b
 from rs3l.evaluation.targets import TaskTarget, label_fraction_mask
 from rs3l.evaluation.tasks import TASKS
 from rs3l.evaluation.train_heads import (embed, predict_embeddings, predict_graphs, train_on_embeddings,
-                                         train_on_graphs, task_selector, TaskBatches)
+                                         train_on_graphs, TaskBatches)
 from rs3l.models.backbone import build_backbone
 from rs3l.models.config import BackboneConfig
 
@@ -95,17 +95,6 @@ def test_task_batches_filter_classes_and_fraction():
     expected = [g.group_id.item() for g in graphs if g.label.item() < 2
                 and label_fraction_mask(g.group_id.numpy(), 0.5)[0]]
     assert half.tolist() == expected
-
-
-def test_task_selector_keeps_what_task_batches_keep():
-    graphs = _jets(90, 4)
-    target = TaskTarget(TASKS["q_vs_g"], CLASSES)
-    gid = np.array([g.group_id.item() for g in graphs])
-    label = np.array([g.label.item() for g in graphs])
-    for fraction in (1.0, 0.5, 0.1):
-        mask = task_selector(target, fraction, seed=3)(gid, label)
-        expected = torch.cat([b.group_id for b in TaskBatches(_batches(graphs), target, fraction, seed=3)])
-        assert gid[mask].tolist() == expected.tolist()
 
 
 def test_label_fraction_mask_nested_and_sized():
