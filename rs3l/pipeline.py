@@ -9,7 +9,8 @@ Layout of a run directory::
 A stage whose output is complete is skipped, so re-running a stopped run picks up
 where it stopped: generation resumes shard by shard, pre-training from its last
 checkpoint, evaluation from its finished heads. A dataset or model made with a
-different config is refused, never mixed in.
+different config is refused, never mixed in; a report made from another evaluate
+config or another ``model.pt`` is made again.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def run(config: RunConfig, out: Path, *, events: int | None = None, seed: int | 
         device: training device, ``auto`` picks CUDA when present.
     """
     from sim_pairs.generate import generate
-    from .evaluation.evaluate import evaluate
+    from .evaluation.evaluate import evaluate, evaluation_is_current
     from .train.pretrain import pretrain
 
     out = Path(out)
@@ -61,12 +62,15 @@ def run(config: RunConfig, out: Path, *, events: int | None = None, seed: int | 
         log.info("stage 2/3: pre-training -> %s", model)
         pretrain(config, data, model, device=device, resume=True)
 
-    if (report / "metrics.json").is_file():
+    if evaluation_is_current(report, config, model):
         log.info("stage 3/3: evaluation already complete in %s, skipping", report)
         import json
 
         metrics = json.loads((report / "metrics.json").read_text())
     else:
+        if (report / "metrics.json").is_file():
+            log.info("stage 3/3: the evaluate/data config or model.pt changed since %s was written: evaluating "
+                     "again (heads whose settings did not change resume)", report / "metrics.json")
         log.info("stage 3/3: evaluation -> %s", report)
         metrics = evaluate(config, data, model, report, device=device)
 

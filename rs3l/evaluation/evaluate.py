@@ -25,6 +25,8 @@ A re-run with the same settings resumes from the heads' checkpoints.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 import shutil
 import time
@@ -51,7 +53,7 @@ from .tasks import TaskError, resolve_tasks
 from .train_heads import (embed, predict_embeddings, predict_graphs, task_selector, train_on_embeddings,
                           train_on_graphs)
 
-__all__ = ["evaluate", "dataset_inventory", "EvaluationError"]
+__all__ = ["evaluate", "evaluation_inputs", "evaluation_is_current", "dataset_inventory", "EvaluationError"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,26 @@ def _loader(config, data_dir, split, views, *, shuffle, seed, select=None):
     ecfg = config.evaluate
     return make_loader(data_dir, config.data, split, ecfg.batch_size, mode="single", seed=seed, shuffle=shuffle,
                        num_workers=ecfg.num_workers, views=views, select=select)
+
+
+def evaluation_inputs(config, model_dir: str | Path) -> dict:
+    """What an evaluation's numbers depend on besides the dataset: the ``evaluate`` and
+    ``data`` sections and the SHA-256 of ``model.pt`` (a model trained further changes it)."""
+    digest = hashlib.sha256((Path(model_dir) / "model.pt").read_bytes()).hexdigest()
+    return json.loads(json.dumps(json_safe({"evaluate": to_mapping(config.evaluate), "data": to_mapping(config.data),
+                                            "model_sha256": digest})))
+
+
+def evaluation_is_current(report_dir: str | Path, config, model_dir: str | Path) -> bool:
+    """True when ``report_dir/metrics.json`` was made from this config and this ``model.pt``."""
+    path = Path(report_dir) / "metrics.json"
+    if not path.is_file():
+        return False
+    try:
+        saved = json.loads(path.read_text()).get("inputs")
+    except (json.JSONDecodeError, AttributeError):
+        return False
+    return saved == evaluation_inputs(config, model_dir)
 
 
 def _run_dir(path: Path, settings: dict) -> bool:
@@ -179,9 +201,11 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
         if missing:
             raise EvaluationError(f"{data_dir}: the test split has no jets of view(s) {missing}")
 
-    settings_base = {"evaluate": to_mapping(ecfg), "model": to_mapping(model_config), "data": to_mapping(contract)}
+    inputs = evaluation_inputs(config, model_dir)
+    settings_base = {"evaluate": to_mapping(ecfg), "model": to_mapping(model_config), "data": to_mapping(contract),
+                     "model_sha256": inputs["model_sha256"]}  # a backbone trained further retrains its heads
     metrics = {"schema": "rs3l-metrics/1", "rs3l_version": __version__, "data_dir": str(data_dir),
-               "model_dir": str(model_dir), "nominal_view": ecfg.nominal_view, "views": views,
+               "model_dir": str(model_dir), "inputs": inputs, "nominal_view": ecfg.nominal_view, "views": views,
                "taggers": [f"{m}_{h}" for m, h in ecfg.taggers], "label_fractions": list(ecfg.label_fractions),
                "signal_efficiencies": list(ecfg.signal_efficiencies), "bootstrap": ecfg.bootstrap,
                "confidence": ecfg.confidence, "training": {}, "tasks": {}}

@@ -15,7 +15,8 @@ import pytest
 
 from rs3l.config import RunConfig
 from rs3l.evaluation.config import EvaluateConfig
-from rs3l.evaluation.evaluate import EvaluationError, dataset_inventory, evaluate
+from rs3l.evaluation.evaluate import (EvaluationError, dataset_inventory, evaluate, evaluation_inputs,
+                                      evaluation_is_current)
 from rs3l.evaluation.tasks import TaskError
 from sim_pairs.io import shard_name, write_metadata, write_shard
 
@@ -150,6 +151,22 @@ def _save_backbone(config, model_dir, seed=0):
     return backbone
 
 
+def test_a_report_is_current_only_for_its_config_and_model(tmp_path):
+    config = _tiny_run_config(epochs=5)
+    model, report = tmp_path / "model", tmp_path / "report"
+    model.mkdir()
+    report.mkdir()
+    (model / "model.pt").write_bytes(b"weights 1")
+    assert not evaluation_is_current(report, config, model)  # no metrics.json yet
+    (report / "metrics.json").write_text(json.dumps({"inputs": evaluation_inputs(config, model)}))
+    assert evaluation_is_current(report, config, model)
+    assert not evaluation_is_current(report, _tiny_run_config(epochs=6), model)
+    (model / "model.pt").write_bytes(b"weights 2")  # pre-trained further
+    assert not evaluation_is_current(report, config, model)
+    (report / "metrics.json").write_text("{truncated")
+    assert not evaluation_is_current(report, config, model)
+
+
 @pytest.mark.slow
 def test_evaluate_end_to_end(tiny_dataset, tmp_path):
     from rs3l.evaluation.predictions import read_predictions
@@ -167,6 +184,7 @@ def test_evaluate_end_to_end(tiny_dataset, tmp_path):
     metrics = evaluate(config, tiny_dataset, tmp_path / "model", out, device="cpu")
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics))
+    assert evaluation_is_current(out, config, tmp_path / "model")
     assert metrics["views"] == ["nominal", "fsr_up"]
     assert metrics["taggers"] == ["frozen_linear", "frozen_mlp", "finetune_mlp", "supervised_mlp"]
     assert set(metrics["tasks"]) == {"hbb_vs_qcd", "multiclass", "energy"}
