@@ -100,10 +100,14 @@ def _versions() -> dict[str, str]:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             out[package] = "not installed"
-    if out["rs3l"] == "not installed":  # run from a checkout
-        import rs3l
+    if out["rs3l"] == "not installed":  # run from a checkout: read rs3l's version without importing it
+        import importlib.util
+        import re
 
-        out["rs3l"] = f"{rs3l.__version__} (source tree)"
+        spec = importlib.util.find_spec("rs3l")
+        text = Path(spec.origin).read_text() if spec is not None and spec.origin else ""
+        found = re.search(r'^__version__ = "([^"]+)"', text, re.M)
+        out["rs3l"] = f"{found.group(1)} (source tree)" if found else "unknown (source tree)"
     return out
 
 
