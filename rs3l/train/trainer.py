@@ -34,6 +34,7 @@ killed mid-epoch repeats that epoch on resume.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import random
@@ -51,7 +52,9 @@ from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_sta
 from .distributed import all_reduce_mean, dist_info
 from .run_log import StepLog, tensorboard_writer, write_epochs_csv
 
-__all__ = ["Trainer", "TrainResult", "StepFn", "seed_everything", "count_jets", "move_to_device"]
+__all__ = ["Trainer", "TrainResult", "StepFn", "seed_everything", "count_jets", "move_to_device", "sync_batchnorm"]
+
+log = logging.getLogger(__name__)
 
 #: ``step(model, batch) -> loss`` or ``-> (loss, {name: float})``; ``loss`` is a scalar tensor.
 StepFn = Callable[[nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, Mapping[str, float]]"]
@@ -66,6 +69,21 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+
+
+def sync_batchnorm(model: nn.Module) -> nn.Module:
+    """The model with every BatchNorm layer computing its statistics over all DDP ranks.
+
+    With per-rank statistics a contrastive model can tell the jets of its own rank apart
+    from the negatives gathered from other ranks (SimCLR uses global batch norm for this
+    reason). torch's SyncBatchNorm runs on GPUs only, so the Trainer applies this on CUDA.
+    Parameters and state-dict keys are unchanged.
+    """
+    n = sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    if n:
+        log.info("DDP on CUDA: %d batch-norm layer(s) synchronised across ranks", n)
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return model
 
 
 def count_jets(batch: Any) -> int:
@@ -184,6 +202,8 @@ class Trainer:
         self.amp = bf16 and self.device.type == "cuda"
 
         self.model = model.to(self.device)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.model = sync_batchnorm(self.model)
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
             raise ValueError("the model has no parameters with requires_grad=True: nothing to train")

@@ -8,7 +8,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from rs3l.train.checkpoint import load_checkpoint
-from rs3l.train.trainer import Trainer, count_jets
+from rs3l.train.trainer import Trainer, count_jets, sync_batchnorm
 
 
 def _data(seed=0, n=96):
@@ -120,3 +120,19 @@ def test_bad_arguments_are_rejected(tmp_path):
 def test_count_jets_on_tensors_and_tuples():
     assert count_jets(torch.zeros(7, 3)) == 7
     assert count_jets((torch.zeros(5, 2), torch.zeros(5))) == 5
+
+
+def test_sync_batchnorm_converts_every_batch_norm_and_keeps_parameters_and_keys():
+    from rs3l.models.backbone import build_backbone
+    from rs3l.models.config import BackboneConfig
+
+    model = build_backbone(BackboneConfig(encoder_channels=[8], edge_conv_channels=[[8]], k=3, head_channels=[8],
+                                          embedding_dim=4, norm="batch"), {"particle": 4})
+    params, keys = list(model.parameters()), list(model.state_dict())
+    assert any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
+    synced = sync_batchnorm(model)
+    assert not any(type(m) is nn.BatchNorm1d for m in synced.modules())
+    assert any(isinstance(m, nn.SyncBatchNorm) for m in synced.modules())
+    assert all(a is b for a, b in zip(params, synced.parameters())) and list(synced.state_dict()) == keys
+    plain = nn.Sequential(nn.Linear(2, 2))
+    assert sync_batchnorm(plain) is plain
