@@ -188,7 +188,6 @@ def generate_dataset(args, data: Path, timings: Timings) -> dict:
 
 
 def pretrain_and_evaluate(name: str, args, data: Path, out: Path, timings: Timings) -> dict:
-    from rs3l.evaluation.evaluate import evaluate
     from rs3l.train.pretrain import pretrain
 
     config = build_config(name, args)
@@ -204,21 +203,20 @@ def pretrain_and_evaluate(name: str, args, data: Path, out: Path, timings: Timin
         t0 = time.perf_counter()
         pretrain(config, data, model, device=args.device, resume=True)
         timings.add(f"{name}/pretrain", time.perf_counter() - t0)
-    return _evaluate_once(config, args, data, model, report, timings, name, evaluate)
+    return _evaluate_once(config, args, data, model, report, timings, name)
 
 
-def _evaluate_once(config, args, data, model, report, timings, name, evaluate) -> dict:
-    """Evaluate unless ``report`` holds metrics made with the same evaluate settings."""
-    settings = json.loads(json.dumps(config.to_dict()["evaluate"]))
-    path = report / "evaluate_settings.json"
-    if (report / "metrics.json").is_file() and path.is_file() and json.loads(path.read_text()) == settings:
+def _evaluate_once(config, args, data, model, report, timings, name) -> dict:
+    """Evaluate unless ``report`` holds metrics made from this config and this ``model.pt``."""
+    from rs3l.evaluation.evaluate import evaluate, evaluation_is_current
+
+    if evaluation_is_current(report, config, model):
         log.info("%s: metrics found in %s, skipping evaluation", name, report)
         return json.loads((report / "metrics.json").read_text())
     log.info("%s: evaluating (%s) -> %s", name, ", ".join(f"{m}_{h}" for m, h in config.evaluate.taggers), report)
     t0 = time.perf_counter()
     metrics = evaluate(config, data, model, report, device=args.device)
     timings.set(f"{name}/evaluate", time.perf_counter() - t0)  # a re-evaluation replaces the old one
-    path.write_text(json.dumps(settings, indent=1, sort_keys=True))
     return metrics
 
 
@@ -231,7 +229,6 @@ def supervised_baseline(args, data: Path, out: Path, timings: Timings) -> dict:
     """
     import torch
 
-    from rs3l.evaluation.evaluate import evaluate
     from rs3l.models.backbone import build_backbone
 
     config = build_config(SUPERVISED, args, modes=("frozen", "supervised"))
@@ -244,7 +241,7 @@ def supervised_baseline(args, data: Path, out: Path, timings: Timings) -> dict:
         model.mkdir(parents=True, exist_ok=True)
         torch.save({"model": backbone.state_dict(), "config": config.to_dict(), "input_dims": dims,
                     "embedding_dim": config.model.embedding_dim, "history": []}, model / "model.pt")
-    return _evaluate_once(config, args, data, model, report, timings, SUPERVISED, evaluate)
+    return _evaluate_once(config, args, data, model, report, timings, SUPERVISED)
 
 
 # --- the table ----------------------------------------------------------------------------

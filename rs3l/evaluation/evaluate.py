@@ -202,8 +202,8 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
             raise EvaluationError(f"{data_dir}: the test split has no jets of view(s) {missing}")
 
     inputs = evaluation_inputs(config, model_dir)
-    settings_base = {"evaluate": to_mapping(ecfg), "model": to_mapping(model_config), "data": to_mapping(contract),
-                     "model_sha256": inputs["model_sha256"]}  # a backbone trained further retrains its heads
+    # a head resumes only under the same settings and backbone (one trained further retrains its heads)
+    settings_base = {**inputs, "model": to_mapping(model_config)}
     metrics = {"schema": "rs3l-metrics/1", "rs3l_version": __version__, "data_dir": str(data_dir),
                "model_dir": str(model_dir), "inputs": inputs, "nominal_view": ecfg.nominal_view, "views": views,
                "taggers": [f"{m}_{h}" for m, h in ecfg.taggers], "label_fractions": list(ecfg.label_fractions),
