@@ -1,12 +1,13 @@
-"""Choosing the torch device a run uses: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+"""The torch device of a run: choosing it (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``) and moving batches onto it."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import torch
 
-__all__ = ["resolve_device"]
+__all__ = ["resolve_device", "move_to_device"]
 
 
 def resolve_device(spec: str | torch.device = "auto") -> torch.device:
@@ -48,3 +49,17 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
             raise ValueError(f"device '{spec}': this machine has {torch.cuda.device_count()} CUDA device(s)")
         return torch.device("cuda", index)
     raise ValueError(f"unknown device '{spec}': expected auto, cpu, cuda, cuda:N or mps")
+
+
+def move_to_device(batch: Any, device: torch.device) -> Any:
+    """Copy a batch (anything with ``.to``, or lists/tuples/dicts of them) to ``device``, non-blocking."""
+    if hasattr(batch, "to") and not isinstance(batch, type):
+        try:
+            return batch.to(device, non_blocking=True)
+        except TypeError:
+            return batch.to(device)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: move_to_device(v, device) for k, v in batch.items()}
+    return batch

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .device import move_to_device
+
 __all__ = ["pair_diagnostics", "collect_pair_embeddings", "write_diagnostics"]
 
 
@@ -93,8 +95,6 @@ def collect_pair_embeddings(backbone: nn.Module, loader: Iterable, device: torch
         ``(z_a [N, D], z_b [N, D], views_b)`` on the CPU; ``views_b`` is None when the
         graphs carry no ``view_name``.
     """
-    from rs3l.train.trainer import move_to_device
-
     was_training = backbone.training
     backbone.eval()
     za, zb, views = [], [], []

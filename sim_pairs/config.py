@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .process_catalog import PROCESSES
 from .schema import LABELS
 
 __all__ = ["ProcessConfig", "ViewConfig", "JetConfig", "ReplicaConfig", "DetectorConfig", "GenerationConfig"]
@@ -55,8 +56,6 @@ class ProcessConfig:
     settings: list[str] = field(default_factory=list)
 
     def __post_init__(self):
-        from .processes import PROCESSES  # here, not at the top: processes imports this module
-
         if self.name not in PROCESSES:
             raise ValueError(f"unknown process '{self.name}'; known processes: {', '.join(sorted(PROCESSES))}")
         if self.events < 0:

@@ -92,6 +92,8 @@ def effective_config(config: GenerationConfig, *, events: int | None = None, see
 
 
 def _versions() -> dict[str, str]:
+    # "rs3l" is the distribution that ships sim_pairs too: its installed metadata, not the
+    # rs3l package (sim_pairs never imports what comes after it in the flow)
     from importlib import metadata
 
     out = {}
@@ -100,14 +102,6 @@ def _versions() -> dict[str, str]:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             out[package] = "not installed"
-    if out["rs3l"] == "not installed":  # run from a checkout: read rs3l's version without importing it
-        import importlib.util
-        import re
-
-        spec = importlib.util.find_spec("rs3l")
-        text = Path(spec.origin).read_text() if spec is not None and spec.origin else ""
-        found = re.search(r'^__version__ = "([^"]+)"', text, re.M)
-        out["rs3l"] = f"{found.group(1)} (source tree)" if found else "unknown (source tree)"
     return out
 
 

@@ -6,18 +6,8 @@ so an event is only the partons of the hard scattering (and the decays of its
 resonances), which :func:`generate_hard_events` writes as Les Houches events.
 Any generator can then shower the same file.
 
-Processes (``PROCESSES``), at a pT-hat window from the config:
-
-========== ===================================================================
-qcd        all 2 -> 2 QCD (``HardQCD:all``)
-qcd_quark  2 -> 2 QCD with two quarks out (qq -> qq, qqbar -> qqbar, gg -> qqbar)
-qcd_gluon  2 -> 2 QCD with two gluons out (gg -> gg, qqbar -> gg)
-hbb        H + jet through the top loop (so the Higgs recoils and is boosted), H -> b bbar
-wqq        W + jet, W -> q q'bar (u, d, s, c, b)
-zqq        Z + jet (no photon), Z -> q qbar (u, d, s, c, b)
-ttbar      t tbar, both W -> q q'bar (fully hadronic)
-lhe        the user's own LHE files (``lhe_files``), validated and copied
-========== ===================================================================
+The processes (``PROCESSES``, listed in :mod:`sim_pairs.process_catalog`) run at a pT-hat
+window from the config.
 """
 
 from __future__ import annotations
@@ -30,24 +20,10 @@ from tqdm.auto import tqdm
 
 from .config import ProcessConfig
 from .lhe import LHEError, LHEEvent, LHEInit, read_lhe_events, read_lhe_init, write_lhe
+from .process_catalog import PROCESSES
 from .pythia_settings import derive_seed, init_pythia, new_pythia
 
 __all__ = ["PROCESSES", "process_settings", "generate_hard_events", "pythia_process_to_lhe"]
-
-_HADRONIC_W = ["24:onMode = off", "24:onIfAny = 1 2 3 4 5"]
-
-PROCESSES: dict[str, list[str]] = {
-    "qcd": ["HardQCD:all = on"],
-    "qcd_quark": ["HardQCD:qq2qq = on", "HardQCD:qqbar2qqbarNew = on", "HardQCD:gg2qqbar = on"],
-    "qcd_gluon": ["HardQCD:gg2gg = on", "HardQCD:qqbar2gg = on"],
-    "hbb": ["HiggsSM:gg2Hg(l:t) = on", "HiggsSM:qg2Hq(l:t) = on", "HiggsSM:qqbar2Hg(l:t) = on",
-            "25:onMode = off", "25:onIfMatch = 5 -5"],
-    "wqq": ["WeakBosonAndParton:qqbar2Wg = on", "WeakBosonAndParton:qg2Wq = on"] + _HADRONIC_W,
-    "zqq": ["WeakBosonAndParton:qqbar2gmZg = on", "WeakBosonAndParton:qg2gmZq = on", "WeakZ0:gmZmode = 2",
-            "23:onMode = off", "23:onIfAny = 1 2 3 4 5"],
-    "ttbar": ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on"] + _HADRONIC_W,
-    "lhe": [],
-}
 
 # Only the hard process: no shower, no MPI, no hadrons. Resonance decays stay on.
 _HARD_ONLY = ["PartonLevel:all = off", "HadronLevel:all = off"]

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..device import resolve_device
+from ..device import move_to_device, resolve_device
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .distributed import all_reduce_mean, dist_info
 from .run_log import StepLog, tensorboard_writer, write_epochs_csv
@@ -99,20 +99,6 @@ def count_jets(batch: Any) -> int:
     if isinstance(batch, (list, tuple)) and batch:
         return count_jets(batch[0])
     return 0
-
-
-def move_to_device(batch: Any, device: torch.device) -> Any:
-    """Copy a batch (anything with ``.to``, or lists/tuples/dicts of them) to ``device``, non-blocking."""
-    if hasattr(batch, "to") and not isinstance(batch, type):
-        try:
-            return batch.to(device, non_blocking=True)
-        except TypeError:
-            return batch.to(device)
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(move_to_device(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: move_to_device(v, device) for k, v in batch.items()}
-    return batch
 
 
 @dataclass
