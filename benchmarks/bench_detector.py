@@ -20,17 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sim_pairs.detector import load_card, simulate_jet  # noqa: E402
-from sim_pairs.event import Particles  # noqa: E402
+from sim_pairs.detector import load_card, simulate_jet
+from sim_pairs.event import Particles
 
 
 def _pythia(seed: int):

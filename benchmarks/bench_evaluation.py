@@ -21,7 +21,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,10 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from rs3l.evaluation import metrics as m  # noqa: E402
-from rs3l.evaluation.robustness import wasserstein_1  # noqa: E402
+from rs3l.evaluation import metrics as m
+from rs3l.evaluation.robustness import wasserstein_1
 
 
 def best_time(fn, repeat: int):

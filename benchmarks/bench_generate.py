@@ -30,15 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sim_pairs.config import JetConfig, ProcessConfig, ViewConfig  # noqa: E402
-from sim_pairs.groups import assemble_groups  # noqa: E402
-from sim_pairs.io import write_shard  # noqa: E402
-from sim_pairs.matching import PROCESS_LABELS  # noqa: E402
-from sim_pairs.processes import generate_hard_events  # noqa: E402
-from sim_pairs.pythia_settings import derive_seed, init_pythia, new_pythia  # noqa: E402
-from sim_pairs.shower import shower_views, view_settings  # noqa: E402
+from sim_pairs.config import JetConfig, ProcessConfig, ViewConfig
+from sim_pairs.groups import assemble_groups
+from sim_pairs.io import write_shard
+from sim_pairs.matching import PROCESS_LABELS
+from sim_pairs.processes import generate_hard_events
+from sim_pairs.pythia_settings import derive_seed, init_pythia, new_pythia
+from sim_pairs.shower import shower_views, view_settings
 
 SQRT_S = 13000.0
 VIEWS = {"nominal": ViewConfig(), "seed": ViewConfig()}

@@ -21,7 +21,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,14 +28,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from graphs.builder import GraphBuilder  # noqa: E402
-from graphs.collate import collate_pairs, collate_single  # noqa: E402
-from graphs.contract import DataContract  # noqa: E402
-from graphs.knn import knn_graph  # noqa: E402
-from graphs.shard_reader import ShardArrays  # noqa: E402
-from graphs.synthetic import write_synthetic_dataset  # noqa: E402
+from graphs.builder import GraphBuilder
+from graphs.collate import collate_pairs, collate_single
+from graphs.contract import DataContract
+from graphs.knn import knn_graph
+from graphs.shard_reader import ShardArrays
+from graphs.synthetic import write_synthetic_dataset
 
 
 def best_time(fn, repeat: int) -> float:

@@ -50,18 +50,16 @@ import argparse
 import json
 import logging
 import math
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from sim_pairs.shipped_configs import CONFIG_DIR
 
 log = logging.getLogger("bench_quality")
 
-QUICKSTART = ROOT / "configs" / "quickstart.yaml"
-VIEW_CATALOGUE = ROOT / "configs" / "views.yaml"
-JETCLR_DATA = ROOT / "configs" / "data" / "jetclr.yaml"
+QUICKSTART = CONFIG_DIR / "quickstart.yaml"
+VIEW_CATALOGUE = CONFIG_DIR / "views.yaml"
+JETCLR_DATA = CONFIG_DIR / "data" / "jetclr.yaml"
 
 # dataset view name -> entry of configs/views.yaml
 VIEWS = {"nominal": "nominal", "seed": "seed", "fsr_up": "fsr_up", "fsr_down": "fsr_down",

@@ -30,9 +30,6 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 # weaver-core's ParticleNet arguments matching each preset: conv_params, fc_params, use_fusion
 WEAVER_EQUIVALENT = {
     "rs3l": dict(conv_params=[(24, (128,)), (24, (128,)), (24, (128,))],
@@ -69,9 +66,10 @@ def _worker(args: argparse.Namespace) -> dict:
     if args.impl == "rs3l":
         from rs3l.models.backbone import build_backbone
         from rs3l.models.config import BackboneConfig
+        from sim_pairs.shipped_configs import CONFIG_DIR
         from sim_pairs.typed_config import from_mapping, load_yaml
 
-        path = ROOT / "configs" / "model" / f"{args.preset}.yaml"
+        path = CONFIG_DIR / "model" / f"{args.preset}.yaml"
         model = build_backbone(from_mapping(BackboneConfig, load_yaml(path), source=str(path)), {"particle": 15})
         inputs = (batch.to(device),)
     else:
@@ -118,10 +116,10 @@ def _worker(args: argparse.Namespace) -> dict:
 
 
 def _run(args: argparse.Namespace, preset: str, impl: str) -> dict | str:
-    cmd = [sys.executable, __file__, "--_worker", impl, "--presets", preset, "--batch", str(args.batch),
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", impl, "--presets", preset, "--batch", str(args.batch),
            "--particles", str(args.particles), "--steps", str(args.steps), "--warmup", str(args.warmup),
            "--device", args.device, "--threads", str(args.threads)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
         return last[:80]
