@@ -21,11 +21,30 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sim_pairs.schema import LABELS, N_CALO_LAYERS
+from sim_pairs.schema import ALL_LABELS, N_CALO_LAYERS
 
 from .features import NODE_TYPES, Normalisation, feature_names
 
-__all__ = ["DataContract", "DetectorEdges", "AugmentationConfig", "Normalisation"]
+__all__ = ["DataContract", "DetectorEdges", "AugmentationConfig", "Normalisation", "MissingColumnsError", "FEATURE_COLUMNS"]
+
+#: particle feature -> the optional per-particle columns it is computed from (without the
+#: ``part_`` / ``pfc_`` prefix); features not listed need only the four-momentum.
+FEATURE_COLUMNS = {
+    "charge": ("charge",),
+    "tanh_d0": ("d0",),
+    "tanh_dz": ("dz",),
+    "is_photon": ("pid",),
+    "is_muon": ("pid",),
+    "is_electron": ("pid",),
+    "is_charged_hadron": ("pid", "charge"),
+    "is_neutral_hadron": ("pid", "charge"),
+}
+
+_PREFIX = {"particles": "part", "pflow": "pfc"}
+
+
+class MissingColumnsError(ValueError):
+    """A dataset that lacks columns the contract's features need (e.g. an imported public dataset)."""
 
 
 @dataclass
@@ -118,9 +137,11 @@ class DataContract:
         val_fraction, test_fraction: split by a stable hash of ``group_id``, so every
             view of a group lands in the same split.
         labels: label classes; ``Data.label`` is the index into this list, rows with
-            other labels are skipped.
+            other labels are skipped. Default: every label of ``sim_pairs.schema.ALL_LABELS``
+            (generated ones first, then those of imported public datasets).
         num_workers: DataLoader worker processes.
-        shuffle_buffer: items held for shuffling in each worker.
+        shuffle_buffer: items held for shuffling in each worker (the streaming path).
+        cache_dir: where graph caches go (:mod:`graphs.cache`); null: ``<dataset>/.graph-cache``.
     """
 
     graph: Literal["particles", "pflow", "detector"] = "particles"
@@ -139,9 +160,10 @@ class DataContract:
     augment: AugmentationConfig = field(default_factory=AugmentationConfig)
     val_fraction: float = 0.1
     test_fraction: float = 0.1
-    labels: list[str] = field(default_factory=lambda: list(LABELS))
+    labels: list[str] = field(default_factory=lambda: list(ALL_LABELS))
     num_workers: int = 2
     shuffle_buffer: int = 2000
+    cache_dir: str | None = None
 
     def __post_init__(self):
         names = self.feature_names()  # raises for a feature set that does not fit the graph
@@ -190,6 +212,38 @@ class DataContract:
     def normalisation(self, node_type: str, feature: str) -> Normalisation | None:
         """The normalisation of one feature of one node type (None: unchanged)."""
         return self.normalise.get(f"{node_type}.{feature}", self.normalise.get(feature))
+
+    def required_columns(self) -> dict[str, tuple[str, ...]]:
+        """Optional per-node column -> the features that need it (particle-like graphs)."""
+        prefix = _PREFIX.get(self.graph)
+        if prefix is None:
+            return {}
+        out: dict[str, tuple[str, ...]] = {}
+        for feature in self.feature_names()["particle"]:
+            for name in FEATURE_COLUMNS.get(feature, ()):
+                out[f"{prefix}_{name}"] = out.get(f"{prefix}_{name}", ()) + (feature,)
+        return out
+
+    def check_columns(self, available, source) -> None:
+        """Refuse a dataset whose columns ``available`` lack what the features need.
+
+        Raises:
+            MissingColumnsError: naming ``source``, the missing columns and the features needing them.
+        """
+        missing = {c: f for c, f in self.required_columns().items() if c not in set(available)}
+        if missing:
+            detail = "; ".join(f"{c} (for {', '.join(f)})" for c, f in sorted(missing.items()))
+            raise MissingColumnsError(
+                f"{source}: feature set '{self.feature_set}' on '{self.graph}' graphs needs column(s) {detail}, "
+                f"absent from this dataset (imported from a format without them); use features: kinematic4")
+
+    def check_dataset(self, data_dir) -> None:
+        """:meth:`check_columns` against every shard of a dataset directory (footers only), so a
+        run stops before training rather than in a loader worker."""
+        from sim_pairs.io import shard_columns, shard_paths
+
+        for path in shard_paths(data_dir):
+            self.check_columns(shard_columns(path), path)
 
     def label_index(self, label: str) -> int | None:
         return self.labels.index(label) if label in self.labels else None

@@ -270,14 +270,32 @@ def make_loader(
     world_size: int = 1,
     views: Sequence[str] | None = None,
     select: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    cache: bool = True,
+    progress: bool = True,
 ) -> DataLoader:
     """A DataLoader of :class:`graphs.collate.PairBatch` (``pairs``), ``GroupBatch``
     (``groups``) or PyG ``Batch`` (``single``) over one split.
 
+    With ``cache`` (the default) batches come from the dataset's graph cache
+    (:mod:`graphs.cache`, built on first use, in ``contract.cache_dir`` when set) through
+    :func:`graphs.cached_loader.make_cached_loader`; ``cache=False`` builds every graph
+    from the shards as it goes (:class:`PairDataset`, the reference path).
     ``num_workers`` defaults to ``contract.num_workers``; ``pin_memory`` to whether
     CUDA is available. ``select`` keeps only some groups (see :class:`PairDataset`).
-    Call ``loader.dataset.set_epoch(epoch)`` each epoch to reshuffle.
+    Call ``loader.sampler.set_epoch(epoch)`` (cached) or ``loader.dataset.set_epoch(epoch)``
+    (streaming) each epoch to reshuffle; :class:`rs3l.train.trainer.Trainer` does both.
     """
+    if cache:
+        from .batch_augmentations import BatchAugmentations
+        from .cache import open_cache
+        from .cached_loader import make_cached_loader
+
+        graph_cache = open_cache(data_dir, contract, root=contract.cache_dir, progress=progress)
+        augment = BatchAugmentations.from_contract(contract) if contract.augment.any else None
+        return make_cached_loader(graph_cache, contract, split, batch_size, mode=mode, seed=seed, shuffle=shuffle,
+                                  num_workers=contract.num_workers if num_workers is None else num_workers,
+                                  pin_memory=pin_memory, rank=rank, world_size=world_size, views=views,
+                                  select=select, augment=augment)
     dataset = PairDataset(data_dir, contract, split, seed, mode, views, shuffle=shuffle, rank=rank, world_size=world_size,
                           select=select)
     workers = contract.num_workers if num_workers is None else num_workers

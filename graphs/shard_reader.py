@@ -13,8 +13,8 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from sim_pairs.io import read_shard
-from sim_pairs.schema import N_CALO_LAYERS
+from sim_pairs.io import read_shard, shard_columns
+from sim_pairs.schema import COLUMNS, N_CALO_LAYERS
 
 from .constituents import Constituents
 
@@ -32,6 +32,9 @@ INPUT_COLUMNS = {
         "track_eta_layer", "track_phi_layer",
     ),
 }  # fmt: skip
+
+
+_OPTIONAL = {c.name for c in COLUMNS if c.optional}
 
 
 class DetectorInputs:
@@ -52,12 +55,17 @@ class ShardArrays:
     def __init__(self, path: str | Path, graph: str):
         self.path = Path(path)
         self.graph = graph
-        array = read_shard(self.path, JET_COLUMNS + INPUT_COLUMNS[graph])
+        # Optional columns (charge, impact parameters, type) that an imported dataset lacks
+        # are left out here; GraphBuilder refuses feature sets that need them.
+        have = shard_columns(self.path)
+        self.absent = tuple(n for n in INPUT_COLUMNS[graph] if n in _OPTIONAL and n not in have)
+        wanted = tuple(n for n in INPUT_COLUMNS[graph] if n not in self.absent)
+        array = read_shard(self.path, JET_COLUMNS + wanted)
         self.n_rows = len(array)
         self.jet = {name: ak.to_numpy(array[name]) if name not in ("view", "label") else ak.to_list(array[name]) for name in JET_COLUMNS}
         self._flat: dict[str, np.ndarray] = {}
         self._offsets: dict[str, np.ndarray] = {}
-        for name in INPUT_COLUMNS[graph]:
+        for name in wanted:
             column = array[name]
             counts = ak.to_numpy(ak.num(column, axis=1))
             flat = ak.flatten(column, axis=1)
@@ -74,7 +82,15 @@ class ShardArrays:
     def __len__(self) -> int:
         return self.n_rows
 
+    def flat(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A column's values for all rows and its row offsets [n_rows + 1] (rows are ``values[o[r]:o[r + 1]]``)."""
+        return self._flat[name], self._offsets[name]
+
     def column(self, name: str, row: int) -> np.ndarray:
+        if name in self.absent:
+            # zeros of the row's length: only reached by features that do not read them
+            n = self._offsets[f"{name.split('_')[0]}_px"]
+            return np.zeros(n[row + 1] - n[row], dtype=np.float32)
         offsets = self._offsets[name]
         return self._flat[name][offsets[row] : offsets[row + 1]]
 
