@@ -5,7 +5,8 @@
 :func:`graphs.detector_graph.build_detector_graph`, and attaches the graph-level
 attributes every graph carries: ``group_id``, ``label`` (index into the contract's
 label classes), ``view_name``, and ``jet_pt``, ``jet_eta``, ``jet_energy`` of the
-(truth) jet from the shard, the regression target.
+(truth) jet from the shard, the regression target. A shard without the optional
+columns the contract's features need is refused here (:meth:`DataContract.check_columns`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from torch_geometric.data import Data
 from .contract import DataContract
 from .detector_graph import build_detector_graph
 from .particle_graph import build_particle_graph
-from .shard_reader import ShardArrays
+from .shard_reader import INPUT_COLUMNS, ShardArrays
 
 __all__ = ["GraphBuilder"]
 
@@ -26,17 +27,16 @@ class GraphBuilder:
 
     Args:
         contract: the data contract.
-        batched_edges: leave kNN edges of particle-like graphs to the collate
-            function (one kNN call per batch instead of per graph; same edges).
     """
 
-    def __init__(self, contract: DataContract, batched_edges: bool = True):
+    def __init__(self, contract: DataContract):
         self.contract = contract
-        self.batched_edges = batched_edges
         self.names = contract.feature_names()
 
     def __call__(self, shard: ShardArrays, row: int, label: int, *, augment=None, rng: np.random.Generator | None = None) -> Data:
         c = self.contract
+        if shard.absent:  # an imported dataset without charge / impact parameters / type
+            c.check_columns(set(INPUT_COLUMNS[c.graph]) - set(shard.absent), shard.path)
         attributes = dict(
             group_id=int(shard.jet["group_id"][row]),
             label=int(label),
@@ -63,12 +63,11 @@ class GraphBuilder:
             )
         return build_particle_graph(
             shard.constituents(row),
-            k=c.k,
             features=self.names["particle"],
             normalise={name: c.normalisation("particle", name) for name in self.names["particle"] if c.normalisation("particle", name)},
             max_nodes=c.max_particles,
             keep_by=c.keep_by,
-            build_edges=not self.batched_edges,
+            build_edges=False,
             augment=augment,
             rng=rng,
             **attributes,

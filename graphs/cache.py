@@ -317,7 +317,7 @@ def _add_detector_shard(writer: _Writer, arrays: ShardArrays, contract: DataCont
                         n_edges: int) -> tuple[int, int]:
     from .builder import GraphBuilder
 
-    build = GraphBuilder(contract, batched_edges=False)
+    build = GraphBuilder(contract)
     width = max(contract.input_dims().values())
     node_ends, edge_ends = [], []
     for row in range(len(arrays)):

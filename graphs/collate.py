@@ -6,10 +6,10 @@ adjacent rows of a shuffled batch, the RS3L trick). ``GroupBatch`` holds every v
 B groups in one PyG batch with ``group`` telling which group each graph belongs to,
 for a loss that uses all positives.
 
-Particle-like graphs may arrive without edges (``edge_index`` of shape [2, 0] and the
-graph attribute ``knn_k``): their kNN edges are then built once for the whole batch,
-which is much faster than per graph and gives the same edges (ties are broken by
-index in :func:`graphs.knn.knn_graph`).
+Particle-like graphs arrive without edges (``edge_index`` of shape [2, 0]): the model
+builds the kNN graph it needs for the whole batch on its own device. These collate
+functions serve the streaming path (:class:`graphs.dataset.PairDataset`); the cached
+path (:mod:`graphs.cached_loader`) builds the same batches without ``Data`` objects.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
-from .knn import knn_graph
 
 __all__ = ["PairBatch", "GroupBatch", "collate_pairs", "collate_groups", "collate_single", "batch_graphs"]
 
@@ -92,18 +91,8 @@ class GroupBatch:
 
 
 def batch_graphs(graphs: Sequence[Data]) -> Batch:
-    """``Batch.from_data_list``, then kNN edges for graphs that were built without them."""
-    batch = Batch.from_data_list(list(graphs))
-    k = getattr(batch, "knn_k", None)
-    if k is not None:
-        if batch.edge_index.numel():
-            raise ValueError("a batch mixes graphs with edges and graphs whose edges are to be built (knn_k)")
-        ks = set(k.tolist())
-        if len(ks) != 1:
-            raise ValueError(f"graphs in one batch ask for different k: {sorted(ks)}")
-        batch.edge_index = knn_graph(batch.pos, int(ks.pop()), batch.batch)
-        del batch.knn_k
-    return batch
+    """``Batch.from_data_list`` of the graphs."""
+    return Batch.from_data_list(list(graphs))
 
 
 def collate_pairs(items: Sequence[tuple[Data, Data]]) -> PairBatch:

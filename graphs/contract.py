@@ -2,15 +2,15 @@
 
 The ``data:`` section of a run config (built with ``sim_pairs.typed_config.from_mapping``;
 every field has a default). It names the graph kind, the node features and their
-normalisation, how many nodes of each type are kept, the kNN settings, which views
+normalisation, how many nodes of each type are kept, the detector graphs' edges, which views
 form a positive pair, the JetCLR augmentations, the train/val/test split and the
-label classes. The network reads its input sizes from :meth:`DataContract.input_dims`.
+label classes. The network reads its input sizes from :meth:`DataContract.input_dims`; kNN
+graphs of particle-like jets are the model's business (``model.position_k``, ``model.feature_k``).
 
 Example (``configs/data/particles_rs3l.yaml``)::
 
     graph: particles
     features: rs3l15
-    k: 24
     pairing: anchor
     anchor_views: [nominal]
 """
@@ -122,7 +122,6 @@ class DataContract:
             ``rs3l15`` or ``detector``.
         normalise: feature name (or ``type.feature``, e.g. ``track.log_pt``) ->
             normalisation; features not named are passed through.
-        k: kNN neighbours of particle-like graphs in the (d_eta, d_phi) plane.
         max_particles, max_cells, max_tracks: node limits per type; the highest-pT
             (``keep_by: pt``) or highest-energy nodes are kept. Cells by energy always.
         keep_by: ``pt`` or ``energy``, for particles and tracks.
@@ -147,7 +146,6 @@ class DataContract:
     graph: Literal["particles", "pflow", "detector"] = "particles"
     features: Literal["auto", "rs3l15", "kinematic4", "detector"] = "auto"
     normalise: dict[str, Normalisation] = field(default_factory=dict)
-    k: int = 16
     max_particles: int = 200
     max_cells: int = 4000
     max_tracks: int = 200
@@ -171,7 +169,7 @@ class DataContract:
         for key in self.normalise:
             if key not in known:
                 raise ValueError(f"normalise: unknown feature '{key}'; features of this contract: {sorted(known)}")
-        for name in ("k", "max_particles", "max_cells", "max_tracks"):
+        for name in ("max_particles", "max_cells", "max_tracks"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not (0 <= self.val_fraction and 0 <= self.test_fraction and self.val_fraction + self.test_fraction < 1):

@@ -75,7 +75,6 @@ class PairDataset(IterableDataset):
         views: overrides ``contract.views`` (glob patterns) when given.
         shuffle: shuffle shard order and items (False: file order, for evaluation).
         rank, world_size: this process's DDP rank and the number of ranks.
-        batched_edges: leave particle-graph kNN edges to the collate function.
         select: ``select(group_id, label) -> bool mask`` over the split's groups
             (numpy arrays; labels are contract class indices): keeps only those groups,
             e.g. a task's classes and a labelled fraction, before batching.
@@ -93,7 +92,6 @@ class PairDataset(IterableDataset):
         shuffle: bool = True,
         rank: int = 0,
         world_size: int = 1,
-        batched_edges: bool = True,
         select: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     ):
         if split not in SPLITS:
@@ -107,7 +105,7 @@ class PairDataset(IterableDataset):
         self.split, self.seed, self.mode = split, seed, mode
         self.views = list(views) if views is not None else contract.views
         self.shuffle, self.rank, self.world_size = shuffle, rank, world_size
-        self.builder = GraphBuilder(contract, batched_edges=batched_edges)
+        self.builder = GraphBuilder(contract)
         self.epoch = 0
         self.shards = shard_paths(self.data_dir)
         if not self.shards:

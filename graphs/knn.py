@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["knn_graph", "knn", "available_backends", "BACKENDS"]
+__all__ = ["knn_graph", "knn", "knn_table", "available_backends", "BACKENDS"]
 
 BACKENDS = ("auto", "torch", "numba", "pyg-lib", "torch-cluster")
 
@@ -92,6 +92,39 @@ def knn_graph(
     if flow == "source_to_target":
         return torch.stack([neighbour, centre])
     return torch.stack([centre, neighbour])
+
+
+def knn_table(x: Tensor, k: int, batch: Tensor | None = None, loop: bool = True, backend: str = "auto",
+              chunk_elements: int | None = None) -> tuple[Tensor, Tensor]:
+    """The ``k`` nearest nodes of the same graph as a padded table, for dense message passing.
+
+    The same neighbours, in the same order, as :func:`knn_graph` (ties by index), laid out
+    per node: what a dynamic EdgeConv gathers from.
+
+    Args:
+        x, k, batch, loop, backend, chunk_elements: as in :func:`knn_graph`.
+
+    Returns:
+        ``idx`` ``[N, k']`` (long, nearest first, ``k'`` the most neighbours any node has)
+        and ``valid`` ``[N, k']`` (bool). A node with fewer neighbours repeats its nearest one
+        in the empty slots (itself when it has none), which leaves a max unchanged; ``valid``
+        says which slots are real.
+    """
+    x = _check_points(x, "x")
+    batch = _check_batch(batch, x, "batch")
+    centre, neighbour = _knn(x, None, k, batch, batch, not loop, backend, False, None, chunk_elements)
+    n = x.size(0)
+    counts = torch.bincount(centre, minlength=n)
+    width = int(counts.max()) if n else 0
+    own = torch.arange(n, device=x.device)
+    if width == 0:
+        return own.new_zeros((n, 0)), torch.zeros((n, 0), dtype=torch.bool, device=x.device)
+    slot = torch.arange(centre.numel(), device=x.device) - (torch.cumsum(counts, 0) - counts)[centre]
+    idx = own.unsqueeze(1).repeat(1, width)
+    idx[centre, slot] = neighbour
+    valid = torch.arange(width, device=x.device).unsqueeze(0) < counts.unsqueeze(1)
+    nearest = torch.where(counts > 0, idx[:, 0], own)
+    return torch.where(valid, idx, nearest.unsqueeze(1)), valid
 
 
 def knn(

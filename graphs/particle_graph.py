@@ -62,8 +62,8 @@ def build_particle_graph(
         max_nodes: keep at most this many constituents, the highest by ``keep_by``;
             nodes are ordered by decreasing ``keep_by``.
         keep_by: ``pt`` or ``energy``.
-        build_edges: False leaves ``edge_index`` empty and records ``knn_k`` so that
-            :func:`graphs.collate.batch_graphs` builds the edges for a whole batch.
+        build_edges: False leaves ``edge_index`` empty: the model builds the kNN graph it
+            needs on its own device, for a whole batch (``model.position_k``).
         augment: ``augment(jet, rng)``, applied to the constituents before the node
             limit and the features (see :mod:`graphs.augmentations`).
         rng: the random generator handed to ``augment``.
@@ -92,7 +92,6 @@ def build_particle_graph(
         data.edge_index = knn_graph(pos, k)
     else:
         data.edge_index = torch.empty(2, 0, dtype=torch.long)
-        data.knn_k = torch.tensor([k])
     data.jet_pt = torch.tensor([jet.jet_pt], dtype=torch.float32)
     data.jet_eta = torch.tensor([jet.jet_eta], dtype=torch.float32)
     data.jet_energy = torch.tensor([jet.jet_energy], dtype=torch.float32)

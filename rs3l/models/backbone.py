@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from graphs.knn import knn_graph
+
 from .config import BackboneConfig
 from .edge_conv import EdgeConvBlock
 from .encoders import NodeTypeEncoder
@@ -32,7 +34,7 @@ class Backbone(nn.Module):
         head: MLP from the pooled features to the embedding.
         first_block_edges: ``graph`` (the batch's own ``edge_index``, or kNN in ``pos``
             when it has none) or ``knn`` (the first block is dynamic too).
-        k: neighbours for the ``pos`` fallback graph.
+        position_k: neighbours of the kNN graph in ``pos``, built on the batch's device.
 
     Shapes:
         batch with ``x [N, F]``, ``batch [N]``, optional ``node_type [N]``, ``pos [N, 2]``,
@@ -40,12 +42,12 @@ class Backbone(nn.Module):
     """
 
     def __init__(self, encoder: NodeTypeEncoder, blocks: list[EdgeConvBlock], pooling: GlobalPooling,
-                 head: nn.Module, first_block_edges: str = "knn", k: int = 16, knn_backend: str = "dense"):
+                 head: nn.Module, first_block_edges: str = "knn", position_k: int = 16, knn_backend: str = "dense"):
         super().__init__()
         if first_block_edges not in ("graph", "knn"):
             raise ValueError(f"first_block_edges must be 'graph' or 'knn', got {first_block_edges!r}")
         self.encoder, self.blocks, self.pooling, self.head = encoder, nn.ModuleList(blocks), pooling, head
-        self.first_block_edges, self.k, self.knn_backend = first_block_edges, k, knn_backend
+        self.first_block_edges, self.position_k, self.knn_backend = first_block_edges, position_k, knn_backend
 
     def _first_edges(self, data, batch: Tensor) -> Tensor:
         edge_index = getattr(data, "edge_index", None)
@@ -54,10 +56,8 @@ class Backbone(nn.Module):
         pos = getattr(data, "pos", None)
         if pos is None:
             raise ValueError("first_block_edges='graph' but the batch has neither edge_index nor pos")
-        from graphs.knn import knn_graph
-
         backend = "auto" if self.knn_backend == "dense" else self.knn_backend
-        return knn_graph(pos, self.k, batch, loop=self.blocks[0].loop, backend=backend)
+        return knn_graph(pos, self.position_k, batch, loop=self.blocks[0].loop, backend=backend)
 
     def representation(self, data) -> Tensor:
         """Pooled node features before the head MLP, ``[B, C]``."""
@@ -96,11 +96,11 @@ def build_backbone(config: BackboneConfig, input_dims: dict[str, int]) -> Backbo
     blocks, width = [], encoder.out_channels
     for i, channels in enumerate(config.edge_conv_channels):
         dynamic = not (i == 0 and config.first_block_edges == "graph")
-        blocks.append(EdgeConvBlock(width, channels, k=config.k, dynamic=dynamic, aggr=config.aggr,
+        blocks.append(EdgeConvBlock(width, channels, k=config.feature_k, dynamic=dynamic, aggr=config.aggr,
                                     loop=config.self_loops, activation=config.activation, norm=config.norm,
                                     residual=config.residual, knn_backend=config.knn_backend))
         width = channels[-1]
     pooling = GlobalPooling(config.pooling, width)
     head = make_mlp(width, [*config.head_channels, config.embedding_dim], config.activation, "none",
                     last_activation=False, dropout=config.dropout)
-    return Backbone(encoder, blocks, pooling, head, config.first_block_edges, config.k, config.knn_backend)
+    return Backbone(encoder, blocks, pooling, head, config.first_block_edges, config.position_k, config.knn_backend)

@@ -22,14 +22,18 @@ class BackboneConfig:
     encoder_channels: list[int] = field(default_factory=lambda: [128, 128])
     # one entry per EdgeConv block: the widths of its edge MLP (RS3L: 3 x [128], i.e. 256 -> 128)
     edge_conv_channels: list[list[int]] = field(default_factory=lambda: [[128], [128], [128]])
-    # neighbours per node in the dynamic (feature-space) kNN graphs
-    k: int = 24
+    # neighbours per node in the dynamic kNN graphs, found in each block's input feature space
+    feature_k: int = 24
+    # neighbours per node in the (d_eta, d_phi) kNN graph of the first block, when
+    # first_block_edges is 'graph' and the graphs bring no edges (particle-like graphs; detector
+    # graphs bring their typed edges); found on the model's device
+    position_k: int = 16
     # aggregation of edge messages at a node: 'max' (RS3L, PyG DynamicEdgeConv's default) or 'mean' (ParticleNet)
     aggr: Literal["max", "mean"] = "max"
     # whether a node is its own nearest neighbour in kNN graphs (PyG DynamicEdgeConv: yes; ParticleNet: no)
     self_loops: bool = True
-    # edges of the first block: 'graph' uses the graph's own edge_index (kNN in (d_eta, d_phi)
-    # when the graph has none), 'knn' recomputes kNN in the encoded feature space as RS3L does
+    # edges of the first block: 'graph' uses the graph's own edge_index (kNN in (d_eta, d_phi) with
+    # position_k when the graph has none), 'knn' recomputes kNN in the encoded feature space as RS3L does
     first_block_edges: Literal["graph", "knn"] = "knn"
     # residual (shortcut) connection around every EdgeConv block (ParticleNet); RS3L has none
     residual: bool = False
@@ -55,8 +59,9 @@ class BackboneConfig:
         if not self.edge_conv_channels or any(not block or any(c <= 0 for c in block) for block in self.edge_conv_channels):
             raise ValueError(
                 f"edge_conv_channels must be a non-empty list of non-empty lists of positive widths, got {self.edge_conv_channels}")
-        if self.k < 1:
-            raise ValueError(f"k must be >= 1, got {self.k}")
+        for name in ("feature_k", "position_k"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if any(c <= 0 for c in self.head_channels):
             raise ValueError(f"head_channels must be positive widths, got {self.head_channels}")
         if self.embedding_dim < 1:

@@ -10,6 +10,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
+from graphs.knn import knn_graph, knn_table
+
 from .mlp import activation_layer, make_mlp, norm_layer
 
 __all__ = ["EdgeConvBlock"]
@@ -28,11 +30,10 @@ class EdgeConvBlock(MessagePassing):
     otherwise the ``edge_index`` passed in.
 
     The dynamic graph is found and aggregated densely, which is the hot path of
-    training: node features are padded to ``[B, n_max, F]``, squared distances come
-    from one batched matrix product, ``topk`` gives a ``[N, k]`` neighbour table, and
-    messages ``[N, k, C]`` are reduced over ``k`` with ``amax``/``mean`` instead of a
-    scatter over ``N*k`` edges (about 4x faster on CPU than ``graphs.knn.knn_graph``
-    followed by ``propagate``). A node of a graph with fewer than ``k`` other nodes
+    training: :func:`graphs.knn.knn_table` (the project's one kNN, ties broken by index)
+    gives a ``[N, k]`` neighbour table, and messages ``[N, k, C]`` are reduced over ``k``
+    with ``amax``/``mean`` instead of a scatter over ``N*k`` edges (about 4x faster on CPU
+    than ``propagate`` over an edge list). A node of a graph with fewer than ``k`` other nodes
     repeats its nearest neighbour, which leaves max unchanged and is masked for mean.
     ``knn_backend`` other than ``dense`` builds the edges with
     :func:`graphs.knn.knn_graph` and aggregates with ``propagate``, as a reference. With ``residual=True`` the output is
@@ -93,19 +94,14 @@ class EdgeConvBlock(MessagePassing):
 
     def graph(self, x: Tensor, batch: Tensor | None) -> Tensor:
         """The dynamic kNN ``edge_index`` ``[2, E]`` (source = neighbour, target = centre)."""
-        if self.knn_backend == "dense":
-            idx, valid = dense_knn(x.detach(), self.k, batch, loop=self.loop)
-            centre = torch.arange(x.size(0), device=x.device).unsqueeze(1).expand_as(idx)
-            return torch.stack([idx[valid], centre[valid]])
-        from graphs.knn import knn_graph
-
-        return knn_graph(x.detach(), self.k, batch, loop=self.loop, flow="source_to_target", backend=self.knn_backend)
+        backend = "auto" if self.knn_backend == "dense" else self.knn_backend
+        return knn_graph(x.detach(), self.k, batch, loop=self.loop, flow="source_to_target", backend=backend)
 
     def forward(self, x: Tensor, batch: Tensor | None = None, edge_index: Tensor | None = None) -> Tensor:
         a = self.lin_centre(x)
         b = self.lin_neighbour(x)
         if self.dynamic and self.knn_backend == "dense":
-            idx, valid = dense_knn(x.detach(), self.k, batch, loop=self.loop)
+            idx, valid = knn_table(x.detach(), self.k, batch, loop=self.loop)
             n, kk = idx.shape
             if self._max_commutes:
                 # act(a_i + b_j) with a monotone act: the max over j moves inside, so no
@@ -167,59 +163,3 @@ class _NeighbourMax(torch.autograd.Function):
         grad_b = grad.new_zeros((ctx.rows, grad.size(1)))
         grad_b.scatter_add_(0, source, grad)
         return grad_b, None
-
-
-#: Largest number of pairwise distances held at once by :func:`dense_knn` (64 MB of float32).
-DENSE_KNN_CHUNK = 2**24
-
-
-def dense_knn(x: Tensor, k: int, batch: Tensor | None = None, loop: bool = True) -> tuple[Tensor, Tensor]:
-    """Neighbour table of the ``k`` nearest nodes of the same graph (Euclidean, by padding).
-
-    Args:
-        x: node features ``[N, F]``.
-        k: neighbours per node.
-        batch: sorted graph index ``[N]`` (one graph when None).
-        loop: a node may be its own neighbour (it then comes first).
-
-    Returns:
-        ``idx`` ``[N, k']`` (long, global node indices, nearest first, ``k' = min(k, n_max)``
-        or ``min(k, n_max - 1)`` without loops) and ``valid`` ``[N, k']`` (bool): slots
-        beyond a small graph's size hold the node's nearest neighbour and are not valid.
-    """
-    from torch_geometric.utils import to_dense_batch
-
-    n = x.size(0)
-    if batch is None:
-        batch = torch.zeros(n, dtype=torch.long, device=x.device)
-    xd, mask = to_dense_batch(x, batch)  # [B, M, F], [B, M]
-    n_graphs, m = mask.shape
-    kk = min(k, m if loop else m - 1)
-    if kk < 1:
-        return x.new_zeros((n, 0), dtype=torch.long), x.new_zeros((n, 0), dtype=torch.bool)
-    counts = mask.sum(dim=1)
-    ptr = torch.cumsum(counts, 0) - counts
-    step = max(1, DENSE_KNN_CHUNK // max(m * m, 1))
-    idx_chunks, valid_chunks = [], []
-    eye = torch.eye(m, dtype=torch.bool, device=x.device)
-    for g0 in range(0, n_graphs, step):
-        xs, ms = xd[g0 : g0 + step].float(), mask[g0 : g0 + step]
-        sq = (xs * xs).sum(-1)
-        d = (sq.unsqueeze(2) + sq.unsqueeze(1) - 2.0 * xs @ xs.transpose(1, 2)).clamp_(min=0.0)
-        bad = ~ms.unsqueeze(1)
-        if loop:
-            d.masked_fill_(eye, -1.0)  # self first, as PyG's knn with loop
-        else:
-            bad = bad | eye
-        d.masked_fill_(bad, float("inf"))
-        dist, local = d.topk(kk, dim=-1, largest=False)  # [b, M, kk]
-        valid = torch.isfinite(dist)
-        # empty slots repeat the nearest neighbour, or the node itself when it has none
-        self_local = torch.arange(m, device=x.device).view(1, m, 1)
-        first = torch.where(valid[..., :1], local[..., :1], self_local)
-        local = torch.where(valid, local, first)
-        idx_chunks.append(local + ptr[g0 : g0 + step].view(-1, 1, 1))
-        valid_chunks.append(valid)
-    idx = torch.cat(idx_chunks)[mask]
-    valid = torch.cat(valid_chunks)[mask]
-    return idx, valid

@@ -24,7 +24,7 @@ def test_defaults_build_and_report_input_sizes():
 
 
 def test_round_trip_through_a_mapping():
-    contract = from_mapping(DataContract, {"k": 24, "normalise": {"log_pt": {"shift": 1.0, "scale": 2.0}}})
+    contract = from_mapping(DataContract, {"max_particles": 24, "normalise": {"log_pt": {"shift": 1.0, "scale": 2.0}}})
     again = from_mapping(DataContract, to_mapping(contract))
     assert again == contract
     assert again.normalisation("particle", "log_pt").scale == 2.0
@@ -40,8 +40,8 @@ def test_round_trip_through_a_mapping():
         ({"val_fraction": 0.6, "test_fraction": 0.5}, "sum below 1"),
         ({"pairing": "jetclr"}, "needs at least one augmentation"),
         ({"graph": "detector", "augment": {"rotate": True}}, "act on constituents"),
-        ({"k": 0}, "k must be >= 1"),
-        ({"kk": 3}, "did you mean 'k'"),
+        ({"max_particles": 0}, "max_particles must be >= 1"),
+        ({"max_particle": 3}, "did you mean 'max_particles'"),
         ({"detector_edges": {"cell_k": [8, 8]}}, "needs 6 values"),
     ],
 )

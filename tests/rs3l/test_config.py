@@ -24,16 +24,16 @@ def test_default_is_the_quickstart():
 
 
 def test_included_section_and_its_errors_name_the_included_file(tmp_path):
-    (tmp_path / "model.yaml").write_text("k: 7\nembedding_dim: 4\n")
+    (tmp_path / "model.yaml").write_text("feature_k: 7\nembedding_dim: 4\n")
     (tmp_path / "run.yaml").write_text("model: model.yaml\npretrain: {epochs: 3}\n")
     config = load_config(tmp_path / "run.yaml")
-    assert (config.model.k, config.model.embedding_dim, config.pretrain.epochs) == (7, 4, 3)
+    assert (config.model.feature_k, config.model.embedding_dim, config.pretrain.epochs) == (7, 4, 3)
     assert config.base_dir == str(tmp_path.resolve())
 
-    (tmp_path / "model.yaml").write_text("kk: 7\n")
+    (tmp_path / "model.yaml").write_text("feature_kk: 7\n")
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path / "run.yaml")
-    assert "model.yaml" in str(err.value) and "model.kk" in str(err.value) and "did you mean 'k'" in str(err.value)
+    assert "model.yaml" in str(err.value) and "model.feature_kk" in str(err.value) and "did you mean 'feature_k'" in str(err.value)
 
 
 def test_unknown_section_is_an_error(tmp_path):

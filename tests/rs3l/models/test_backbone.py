@@ -40,7 +40,7 @@ def test_rs3l_preset_has_the_published_sizes():
 @pytest.mark.parametrize("pooling", ["sum", "mean", "attention"])
 def test_embedding_is_invariant_under_node_reordering(pooling):
     torch.manual_seed(0)
-    config = BackboneConfig(k=4, pooling=pooling, encoder_channels=[16], edge_conv_channels=[[16], [16]],
+    config = BackboneConfig(feature_k=4, pooling=pooling, encoder_channels=[16], edge_conv_channels=[[16], [16]],
                             head_channels=[8], embedding_dim=4)
     model = build_backbone(config, {"particle": 6}).eval()
     jets = _jets([9, 7], features=6)
@@ -50,7 +50,8 @@ def test_embedding_is_invariant_under_node_reordering(pooling):
 
 def test_first_block_on_the_graph_edges_falls_back_to_pos_knn():
     torch.manual_seed(0)
-    config = BackboneConfig(k=3, first_block_edges="graph", encoder_channels=[8], edge_conv_channels=[[8], [8]],
+    config = BackboneConfig(feature_k=2, position_k=3, first_block_edges="graph", encoder_channels=[8],
+                            edge_conv_channels=[[8], [8]],
                             head_channels=[], embedding_dim=3)
     model = build_backbone(config, {"particle": 4}).eval()
     jets = _jets([6, 4], features=4)
@@ -63,7 +64,7 @@ def test_first_block_on_the_graph_edges_falls_back_to_pos_knn():
 
 def test_mixed_node_types_use_their_own_encoders():
     torch.manual_seed(0)
-    config = BackboneConfig(k=3, encoder_channels=[8], edge_conv_channels=[[8]], head_channels=[], embedding_dim=2)
+    config = BackboneConfig(feature_k=3, encoder_channels=[8], edge_conv_channels=[[8]], head_channels=[], embedding_dim=2)
     model = build_backbone(config, {"cell": 4, "track": 6})
     x = torch.randn(7, 6)
     node_type = torch.tensor([1, 1, 2, 1, 2, 1, 1])
@@ -75,6 +76,6 @@ def test_mixed_node_types_use_their_own_encoders():
 
 def test_config_errors_name_the_field():
     with pytest.raises(ConfigError, match="k must be"):
-        from_mapping(BackboneConfig, {"k": 0}, source="m.yaml")
+        from_mapping(BackboneConfig, {"feature_k": 0}, source="m.yaml")
     with pytest.raises(ConfigError, match="pooling"):
         from_mapping(BackboneConfig, {"pooling": "max"}, source="m.yaml")

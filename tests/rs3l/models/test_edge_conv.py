@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from rs3l.models.edge_conv import EdgeConvBlock, dense_knn
+from graphs.knn import knn_table
+from rs3l.models.edge_conv import EdgeConvBlock
 from graphs.knn import knn_graph
 
 
@@ -39,10 +40,10 @@ def _brute_edge_conv(block, x, neighbours):
 
 
 @pytest.mark.parametrize("loop", [True, False])
-def test_dense_knn_matches_brute_force_and_graphs_knn(loop):
+def test_knn_table_matches_brute_force_and_graphs_knn(loop):
     x, batch = _graphs([7, 2, 5, 1], dim=4)
     k = 3
-    idx, valid = dense_knn(x, k, batch, loop=loop)
+    idx, valid = knn_table(x, k, batch, loop=loop)
     expected = _brute_neighbours(x, batch, k, loop)
     for i, nbrs in enumerate(expected):
         assert idx[i][valid[i]].tolist() == nbrs

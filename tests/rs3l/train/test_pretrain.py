@@ -95,7 +95,7 @@ def _config(**pretrain_overrides):
             "test_fraction": 0.1, "num_workers": 0}
     run = {"epochs": 2, "batch_size": 6, "num_workers": 0, "max_steps_per_epoch": 2, "max_val_steps": 2,
            "deterministic": True, **pretrain_overrides}
-    model = {"encoder_channels": [16], "edge_conv_channels": [[16], [16]], "k": 4, "head_channels": [16]}
+    model = {"encoder_channels": [16], "edge_conv_channels": [[16], [16]], "feature_k": 4, "head_channels": [16]}
     return load_config(None, overrides={"data": data, "pretrain": run, "model": model})
 
 
@@ -114,7 +114,7 @@ def test_pretrain_writes_weights_logs_and_diagnostics_and_resumes(dataset, tmp_p
     blob = load_checkpoint(path)
     backbone = build_backbone(config.model, config.data.input_dims())
     backbone.load_state_dict(blob["model"])  # strict: the saved weights are the backbone's own
-    assert blob["config"]["model"]["k"] == 4 and blob["input_dims"] == {"particle": 15}
+    assert blob["config"]["model"]["feature_k"] == 4 and blob["input_dims"] == {"particle": 15}
     diagnostics = json.loads((tmp_path / "diagnostics.json").read_text())
     assert {"alignment", "uniformity", "cosine_positive", "cosine_negative", "invariance"} <= set(diagnostics)
     # resuming a finished run trains no further and gives the same weights
