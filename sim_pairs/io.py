@@ -33,6 +33,7 @@ __all__ = [
     "write_metadata",
     "read_metadata",
     "shard_name",
+    "shard_columns",
 ]
 
 _BY_NAME = {c.name: c for c in COLUMNS}
@@ -105,8 +106,9 @@ def write_shard(columns: Mapping[str, Sequence | np.ndarray | ak.Array], path: s
 def _check_groups(names: set[str], path) -> set[str]:
     present = set()
     for group in GROUPS:
-        expected = {c.name for c in COLUMNS if c.group == group}
-        have = expected & names
+        # optional columns (per-particle attributes an imported dataset may lack) are not demanded
+        expected = {c.name for c in COLUMNS if c.group == group and not c.optional}
+        have = {c.name for c in COLUMNS if c.group == group} & names
         if group == "jet" or have:
             missing = sorted(expected - names)
             if missing:
@@ -116,6 +118,21 @@ def _check_groups(names: set[str], path) -> set[str]:
                 )
             present.add(group)
     return present
+
+
+def shard_columns(path: str | Path) -> set[str]:
+    """The column names a shard holds, read from its Parquet footer only.
+
+    Raises:
+        DatasetError: the file is missing or not readable Parquet.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: shard not found")
+    try:
+        return set(ak.metadata_from_parquet(path)["form"].fields)
+    except Exception as err:  # pyarrow raises several types for a damaged file
+        raise DatasetError(f"{path}: not a readable Parquet file ({err})") from None
 
 
 def read_shard(path: str | Path, columns: Iterable[str] | None = None) -> ak.Array:

@@ -15,14 +15,20 @@ Column groups:
   detector output, so particle graphs can be made at detector level.
 
 A group other than ``jet`` is optional, but when one of its columns is present all
-of them must be.
+of them must be, except the columns marked ``optional``: the per-particle attributes
+(PDG id / type, charge, impact parameters) that public datasets imported by
+``sim_pairs.importers`` may lack. Graphs whose features need an absent column refuse
+the dataset, naming it (``graphs.contract.DataContract.check_columns``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SCHEMA_VERSION", "Column", "COLUMNS", "GROUPS", "LABELS", "N_CALO_LAYERS", "columns_of", "markdown_table"]
+__all__ = [
+    "SCHEMA_VERSION", "Column", "COLUMNS", "GROUPS", "LABELS", "IMPORTED_LABELS", "ALL_LABELS", "N_CALO_LAYERS",
+    "columns_of", "markdown_table",
+]
 
 SCHEMA_VERSION = 1
 
@@ -32,10 +38,19 @@ N_CALO_LAYERS = 6
 #: Jet labels, by the flavour of the matched hard parton(s).
 LABELS = ("quark", "gluon", "Hbb", "Wqq", "Zqq", "top")
 
+#: Labels that only imported public datasets carry (``sim_pairs.importers``): QCD jets of
+#: unknown parton flavour (Top Tagging, JetClass) and JetClass's other classes
+#: (H->cc, H->gg, H->4q, H->lvqq, t->blv).
+IMPORTED_LABELS = ("qcd", "Hcc", "Hgg", "H4q", "Hqql", "Tbl")
+
+#: Every label a dataset may hold; generated ones keep the indices of ``LABELS``.
+ALL_LABELS = LABELS + IMPORTED_LABELS
+
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its group, dtype (numpy name), whether jagged, unit and meaning."""
+    """One column: its group, dtype (numpy name), whether jagged, unit, meaning, and
+    whether it may be absent from a shard that has the rest of its group."""
 
     name: str
     group: str
@@ -43,10 +58,11 @@ class Column:
     jagged: bool
     unit: str
     doc: str
+    optional: bool = False
 
 
-def _c(name, group, dtype, jagged, unit, doc):
-    return Column(name, group, dtype, jagged, unit, doc)
+def _c(name, group, dtype, jagged, unit, doc, optional=False):
+    return Column(name, group, dtype, jagged, unit, doc, optional)
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -57,7 +73,7 @@ COLUMNS: tuple[Column, ...] = (
     _c("shower_view", "jet", "string", False, "", "the re-shower / re-hadronisation view"),
     _c("detector_view", "jet", "string", False, "", "detector replica name, '' at truth level"),
     _c("process", "jet", "string", False, "", "hard process name, e.g. 'qcd', 'hbb'"),
-    _c("label", "jet", "string", False, "", f"one of {', '.join(LABELS)}"),
+    _c("label", "jet", "string", False, "", f"one of {', '.join(LABELS)}; imported datasets also {', '.join(IMPORTED_LABELS)}"),
     _c("jet_pt", "jet", "float32", False, "GeV", "anti-kt jet transverse momentum (truth particles)"),
     _c("jet_eta", "jet", "float32", False, "", "jet pseudorapidity"),
     _c("jet_phi", "jet", "float32", False, "rad", "jet azimuth in (-pi, pi]"),
@@ -75,10 +91,10 @@ COLUMNS: tuple[Column, ...] = (
     _c("part_py", "particles", "float32", True, "GeV", "constituent py"),
     _c("part_pz", "particles", "float32", True, "GeV", "constituent pz"),
     _c("part_energy", "particles", "float32", True, "GeV", "constituent energy"),
-    _c("part_pid", "particles", "int32", True, "", "PDG id"),
-    _c("part_charge", "particles", "int8", True, "e", "electric charge"),
-    _c("part_d0", "particles", "float32", True, "mm", "signed transverse impact parameter of the production vertex"),
-    _c("part_dz", "particles", "float32", True, "mm", "longitudinal impact parameter of the production vertex"),
+    _c("part_pid", "particles", "int32", True, "", "PDG id", optional=True),
+    _c("part_charge", "particles", "int8", True, "e", "electric charge", optional=True),
+    _c("part_d0", "particles", "float32", True, "mm", "signed transverse impact parameter of the production vertex", optional=True),
+    _c("part_dz", "particles", "float32", True, "mm", "longitudinal impact parameter of the production vertex", optional=True),
     # --- detector: cells (topo-clustered) and tracks, jagged
     _c("cell_layer", "detector", "int8", True, "", "calorimeter layer 0-5 (ECAL 0-2, HCAL 3-5)"),
     _c("cell_eta", "detector", "float32", True, "", "cell centre pseudorapidity"),
@@ -100,10 +116,10 @@ COLUMNS: tuple[Column, ...] = (
     _c("pfc_py", "pflow", "float32", True, "GeV", "candidate py"),
     _c("pfc_pz", "pflow", "float32", True, "GeV", "candidate pz"),
     _c("pfc_energy", "pflow", "float32", True, "GeV", "candidate energy"),
-    _c("pfc_pid", "pflow", "int32", True, "", "candidate type as a PDG id (211 charged hadron, 22 photon, 130 neutral hadron, 11, 13)"),
-    _c("pfc_charge", "pflow", "int8", True, "e", "candidate charge"),
-    _c("pfc_d0", "pflow", "float32", True, "mm", "d0 of the candidate's track, 0 for neutrals"),
-    _c("pfc_dz", "pflow", "float32", True, "mm", "z0 of the candidate's track, 0 for neutrals"),
+    _c("pfc_pid", "pflow", "int32", True, "", "candidate type as a PDG id (211 charged hadron, 22 photon, 130 neutral hadron, 11, 13)", optional=True),
+    _c("pfc_charge", "pflow", "int8", True, "e", "candidate charge", optional=True),
+    _c("pfc_d0", "pflow", "float32", True, "mm", "d0 of the candidate's track, 0 for neutrals", optional=True),
+    _c("pfc_dz", "pflow", "float32", True, "mm", "z0 of the candidate's track, 0 for neutrals", optional=True),
 )
 
 GROUPS = ("jet", "particles", "detector", "pflow")
@@ -121,7 +137,8 @@ def markdown_table() -> str:
     lines = ["| column | group | dtype | unit | meaning |", "|---|---|---|---|---|"]
     for c in COLUMNS:
         dtype = f"var * {c.dtype}" if c.jagged else c.dtype
-        lines.append(f"| `{c.name}` | {c.group} | {dtype} | {c.unit} | {c.doc} |")
+        doc = f"{c.doc} (optional)" if c.optional else c.doc
+        lines.append(f"| `{c.name}` | {c.group} | {dtype} | {c.unit} | {doc} |")
     return "\n".join(lines)
 
 

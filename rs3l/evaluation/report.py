@@ -5,7 +5,8 @@ any directory; the PDF versions sit next to it in ``plots/``. For each task it s
 the comparison table of RS3L's evaluation: one row per tagger (frozen linear, frozen
 MLP, fine-tuned, supervised) at the full label fraction, with the AUC and background
 rejections (bootstrap intervals) and the Wasserstein-1 distance of each view to the
-nominal one, per true class.
+nominal one, per true class, marked matched (same events in both views) or unmatched
+(different events, e.g. the Pythia and Herwig quark/gluon samples).
 """
 
 from __future__ import annotations
@@ -82,11 +83,13 @@ def _task_table(name: str, task: dict, nominal: str, confidence: float | None = 
         metric_cols = ["accuracy", "auc_ovr_mean"]
     if task["kind"] == "regression":
         metric_cols = ["median_response", "resolution"]
-    rob_cols = []
+    rob_cols, kinds = [], {}
     for view, entry in (first.get("robustness") or {}).items():
         rob_cols += [(view, cls) for cls in entry["wasserstein"]]
+        kinds[view] = entry.get("kind", "matched")
     head = "".join(f"<th>{html.escape(c)}</th>" for c in metric_cols)
-    head += "".join(f"<th>W<sub>1</sub> {html.escape(v)}<br><small>{html.escape(c)}</small></th>" for v, c in rob_cols)
+    head += "".join(f"<th>W<sub>1</sub> {html.escape(v)} ({kinds[v]})<br><small>{html.escape(c)}</small></th>"
+                    for v, c in rob_cols)
     rows = []
     for tagger, by_fraction in results.items():
         entry = by_fraction.get(full)
@@ -100,7 +103,7 @@ def _task_table(name: str, task: dict, nominal: str, confidence: float | None = 
             cells = [_with_interval(nom.get(c), none="&infin;" if c.startswith("rejection") else "&ndash;")
                      for c in metric_cols]
         rob = entry.get("robustness") or {}
-        cells += [_fmt(rob.get(v, {}).get("wasserstein", {}).get(c)) for v, c in rob_cols]
+        cells += [_w1_cell(rob.get(v, {}), c) for v, c in rob_cols]
         title = TAGGER_TITLES.get(tagger, tagger)
         rows.append(f"<tr><td>{html.escape(title)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     caption = (f"{html.escape(name)} ({task['kind']}), label fraction {full}; metrics on the '{html.escape(nominal)}' "
@@ -108,8 +111,22 @@ def _task_table(name: str, task: dict, nominal: str, confidence: float | None = 
     if rob_cols:
         caption += (f"; W<sub>1</sub>: Wasserstein-1 distance of the output on each view to '{html.escape(nominal)}', "
                     f"per true class (lower is more robust)")
+        if "matched" in kinds.values():
+            caption += "; <b>matched</b>: over the same events simulated both ways"
+        if "unmatched" in kinds.values():
+            caption += ("; <b>unmatched</b>: between all jets of each view (different events), with in braces the "
+                        "W<sub>1</sub> that samples of these sizes show when drawn from one distribution")
     caption += "."
     return (f"<table><caption>{caption}</caption><tr><th>tagger</th>{head}</tr>{''.join(rows)}</table>")
+
+
+def _w1_cell(entry: dict, cls: str) -> str:
+    """W1 [bootstrap interval] {null W1 of unmatched samples}."""
+    value = (entry.get("wasserstein") or {}).get(cls)
+    interval = (entry.get("wasserstein_interval") or {}).get(cls) or {}
+    text = _with_interval({"value": value, **interval}) if value is not None else _fmt(None)
+    null = (entry.get("wasserstein_null") or {}).get(cls)
+    return text + (f" <small>{{{_fmt(null)}}}</small>" if null is not None else "")
 
 
 def _ratio_table(task: dict) -> str:

@@ -9,6 +9,19 @@ the background efficiency between views, either at the cut that gives the reques
 signal efficiency on the nominal view (what happens to a calibrated working point)
 or at the same signal efficiency on each view (the tagger re-optimised per view).
 
+Two kinds of comparison, recorded as ``kind`` in each result:
+
+* ``matched``: the views share groups (rs3l's own datasets: one hard event, several
+  simulations). W1 per class is taken over the groups present in both views, each
+  group's class being its nominal label; bootstrap resamples groups, keeping pairs.
+* ``unmatched``: the views hold different events (public samples imported per view,
+  e.g. the Pythia and Herwig quark/gluon files, Komiske et al. arXiv 1810.05165).
+  W1 per class is taken between the output distributions over all jets of each view
+  with that class; bootstrap resamples each view's jets independently. With finite
+  samples W1 is positive even between identical distributions (about
+  ``sqrt(1/n + 1/m)`` times the spread of the output), so compare it to its interval
+  and between taggers, not to zero.
+
 Plain numpy; the Wasserstein distance is computed here from the empirical CDFs and
 checked against ``scipy.stats.wasserstein_distance`` in the tests.
 """
@@ -19,7 +32,7 @@ import numpy as np
 
 from .metrics import background_efficiency_at
 
-__all__ = ["wasserstein_1", "matched_groups", "view_shifts"]
+__all__ = ["wasserstein_1", "matched_groups", "view_shifts", "bootstrap_wasserstein", "wasserstein_null"]
 
 
 def wasserstein_1(u, v) -> float:
@@ -61,9 +74,55 @@ def matched_groups(group_id, view, nominal: str, other: str) -> tuple[np.ndarray
     return a[ia], b[ib]
 
 
+def bootstrap_wasserstein(u, v, *, paired: bool, n_resamples: int, confidence: float = 0.68,
+                          seed: int = 0) -> dict:
+    """Percentile-bootstrap interval of ``wasserstein_1(u, v)``.
+
+    Args:
+        u, v: the two samples; with ``paired`` of equal length, element i of each from
+            the same group (resampled together), else resampled independently.
+        n_resamples: resamples (0: no interval).
+        confidence: central interval of the resampled values.
+
+    Returns:
+        ``{"low", "high", "std"}`` (None without resamples).
+    """
+    u, v = np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64)
+    if n_resamples <= 0:
+        return {"low": None, "high": None, "std": None}
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_resamples)
+    for i in range(n_resamples):
+        iu = rng.integers(0, len(u), len(u))
+        iv = iu if paired else rng.integers(0, len(v), len(v))
+        values[i] = wasserstein_1(u[iu], v[iv])
+    low, high = np.quantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return {"low": float(low), "high": float(high), "std": float(np.std(values))}
+
+
+def wasserstein_null(u, v, *, n_resamples: int, seed: int = 0) -> float | None:
+    """Mean W1 between random splits of the pooled samples into sizes len(u), len(v).
+
+    What W1 of two unmatched samples of these sizes is when both come from one
+    distribution (a permutation test's null): the floor a measured W1 is read against.
+    None without resamples.
+    """
+    if n_resamples <= 0:
+        return None
+    pool = np.concatenate([np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64)])
+    rng = np.random.default_rng(seed)
+    n = len(u)
+    values = [wasserstein_1(p[:n], p[n:]) for p in (rng.permutation(pool) for _ in range(n_resamples))]
+    return float(np.mean(values))
+
+
 def view_shifts(group_id, view, labels, scores, *, nominal: str, views, class_names,
-                signal_class: int | None = None, signal_efficiencies=(0.3, 0.5, 0.7)) -> dict:
+                signal_class: int | None = None, signal_efficiencies=(0.3, 0.5, 0.7),
+                n_resamples: int = 0, confidence: float = 0.68, seed: int = 0) -> dict:
     """Wasserstein-1 per class and background-efficiency shifts of each view against nominal.
+
+    A view that shares groups with the nominal view is compared on those groups
+    (``matched``); one that shares none, over all jets of each view (``unmatched``).
 
     Args:
         group_id: [N] group ids; view: [N] view names; labels: [N] class indices.
@@ -75,30 +134,46 @@ def view_shifts(group_id, view, labels, scores, *, nominal: str, views, class_na
         signal_class: for a binary tagger, the index of the signal class; the
             background-efficiency shifts are computed only when given.
         signal_efficiencies: eps_S working points.
+        n_resamples, confidence, seed: bootstrap of each W1 (0 resamples: no interval).
 
     Returns:
-        ``{view: {"n_groups": int, "wasserstein": {class: float},
+        ``{view: {"kind": "matched" | "unmatched", "n_groups": int, "n_jets": {view: int},
+        "wasserstein": {class: float}, "wasserstein_interval": {class: {"low", "high", "std"}},
+        "wasserstein_null": {class: float} (unmatched only, see :func:`wasserstein_null`),
         "bkg_eff_shift_fixed_cut@<eps>": float, "bkg_eff_shift_fixed_eff@<eps>": float}}``,
-        shifts being (eps_B(view) - eps_B(nominal)) / eps_B(nominal), None where
-        undefined (no background passes, or a class missing).
+        ``n_groups`` being the groups compared (0 when unmatched), shifts
+        (eps_B(view) - eps_B(nominal)) / eps_B(nominal), None where undefined (no
+        background passes, or a class missing).
     """
     group_id, view, labels = np.asarray(group_id), np.asarray(view), np.asarray(labels)
     scores = np.asarray(scores, dtype=np.float64)
     out = {}
-    for other in views:
+    for k, other in enumerate(views):
         if other == nominal:
             continue
         rn, ro = matched_groups(group_id, view, nominal, other)
-        entry = {"n_groups": int(len(rn)), "wasserstein": {}}
+        matched = len(rn) > 0
+        if not matched:
+            rn, ro = np.flatnonzero(view == nominal), np.flatnonzero(view == other)
+        entry = {"kind": "matched" if matched else "unmatched", "n_groups": int(len(rn)) if matched else 0,
+                 "n_jets": {nominal: int(len(rn)), other: int(len(ro))}, "wasserstein": {},
+                 "wasserstein_interval": {}}
         for c, name in enumerate(class_names):
-            # A group keeps its true class in every view: select by the nominal label.
-            sel = labels[rn] == c
-            if sel.any():
-                entry["wasserstein"][name] = wasserstein_1(scores[rn][sel], scores[ro][sel])
+            # matched: a group keeps its true class in every view, so select by the nominal label
+            sel_n = labels[rn] == c
+            sel_o = sel_n if matched else labels[ro] == c
+            if sel_n.any() and sel_o.any():
+                u, v = scores[rn][sel_n], scores[ro][sel_o]
+                entry["wasserstein"][name] = wasserstein_1(u, v)
+                entry["wasserstein_interval"][name] = bootstrap_wasserstein(
+                    u, v, paired=matched, n_resamples=n_resamples, confidence=confidence, seed=seed + 1000 * k + c)
+                if not matched:
+                    entry.setdefault("wasserstein_null", {})[name] = wasserstein_null(
+                        u, v, n_resamples=n_resamples, seed=seed + 1000 * k + c)
         if signal_class is not None:
             is_sig_n = (labels[rn] == signal_class).astype(int)
             is_sig_o = (labels[ro] == signal_class).astype(int)
-            both = 0 < is_sig_n.sum() < len(is_sig_n)
+            both = 0 < is_sig_n.sum() < len(is_sig_n) and 0 < is_sig_o.sum() < len(is_sig_o)
             for eff in signal_efficiencies:
                 fixed_cut = fixed_eff = None
                 if both:

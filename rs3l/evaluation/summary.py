@@ -11,7 +11,10 @@ docs/evaluation.md)::
                        multiclass: {"accuracy", "auc_ovr": {class: auc}, "auc_ovr_mean"}
                        regression: {"bin_edges", "count", "median_response", "resolution", "inclusive"}
          "per_view":   {view: the same metrics without uncertainties}
-         "robustness": {view: {"n_groups", "wasserstein": {class: W1}, "bkg_eff_shift_...@eps": ...}}}}},
+         "robustness": {view: {"kind": "matched" | "unmatched", "n_groups", "n_jets": {view: jets},
+                               "wasserstein": {class: W1}, "wasserstein_interval": {class: {"low","high","std"}},
+                               "wasserstein_null": {class: W1 of one distribution} (unmatched only),
+                               "bkg_eff_shift_...@eps": ...}}}}},
      "robustness_ratio": {tagger: {view: {class: W1(tagger) / W1(supervised)}}},
      "label_efficiency": {tagger: {fraction: AUC | accuracy | resolution}}}
 
@@ -110,7 +113,8 @@ def summarise_task(columns: dict, info: dict, config, *, class_names=None) -> di
                 entry["robustness"] = view_shifts(
                     col["group_id"], views, labels, scores, nominal=nominal, views=others,
                     class_names=robust_classes, signal_class=1 if kind == "binary" else None,
-                    signal_efficiencies=config.signal_efficiencies)
+                    signal_efficiencies=config.signal_efficiencies, n_resamples=config.bootstrap,
+                    confidence=config.confidence, seed=config.seed)
             out["results"][tagger][fraction_key(fraction)] = entry
     out["robustness_ratio"] = _robustness_ratio(out["results"])
     out["label_efficiency"] = {t: {f: headline(kind, e["nominal"]) for f, e in r.items()} for t, r in out["results"].items()}

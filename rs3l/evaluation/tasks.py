@@ -1,14 +1,17 @@
 """The downstream tasks: which jets a head sees and what it predicts.
 
 Binary taggers follow the downstream tasks of the RS3L code (REFERENCE.md section
-2): quark vs gluon, H->bb vs QCD, W->qq vs QCD (QCD = quark and gluon jets), and
-Z->qq and top vs QCD; ``multiclass`` separates every class present; ``energy``
+2): quark vs gluon, H->bb vs QCD, W->qq vs QCD (QCD = quark and gluon jets, or the
+``qcd`` jets of unknown flavour of imported datasets), and Z->qq and top vs QCD;
+``multiclass`` separates every class present (JetClass's ten); ``energy``
 regresses the true jet energy (GeV) from the graph, reported as the response
-E_pred / E_true.
+E_pred / E_true. On the public datasets (``rs3l import``): Top Tagging gives
+``top_vs_qcd``, the quark/gluon samples ``q_vs_g``, JetClass ``multiclass`` and the
+binary taggers of its classes.
 
-Class names are those of ``sim_pairs.schema.LABELS`` ("quark", "gluon", "Hbb",
-"Wqq", "Zqq", "top"); a graph's ``label`` is an index into the data contract's list
-of label classes.
+Class names are those of ``sim_pairs.schema.ALL_LABELS`` ("quark", "gluon", "Hbb",
+"Wqq", "Zqq", "top", then the imported "qcd", "Hcc", "Hgg", "H4q", "Hqql", "Tbl");
+a graph's ``label`` is an index into the data contract's list of label classes.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 
 __all__ = ["Task", "TASKS", "resolve_tasks", "TaskError"]
 
-QCD = ("quark", "gluon")
+QCD = ("quark", "gluon", "qcd")
 
 
 class TaskError(ValueError):

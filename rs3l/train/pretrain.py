@@ -129,13 +129,9 @@ def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str =
             log.warning("no validation loss, no early stopping: %s", err)
             val_loader = None
         run_config = config.to_dict()
-        trainer = Trainer(
-            ContrastiveModel(backbone), contrastive_step(_loss(cfg, info.enabled), cfg.mode), out_dir=out_dir,
-            epochs=cfg.epochs, lr=cfg.lr, optimizer=cfg.optimizer, weight_decay=cfg.weight_decay,
-            scheduler=cfg.scheduler, step_size=cfg.step_size, gamma=cfg.gamma, grad_clip=cfg.grad_clip,
-            patience=cfg.patience, device=dev, bf16=cfg.bf16, seed=cfg.seed, deterministic=cfg.deterministic,
-            max_steps_per_epoch=cfg.max_steps_per_epoch, max_val_steps=cfg.max_val_steps, log_every=cfg.log_every,
-            config=run_config, progress=progress)
+        # the config is a TrainSettings: optimiser, schedule and run control go in as they are
+        trainer = Trainer(ContrastiveModel(backbone), contrastive_step(_loss(cfg, info.enabled), cfg.mode), cfg,
+                          out_dir=out_dir, device=dev, config=run_config, progress=progress)
         if resume and trainer.checkpoint_path.is_file():
             saved = load_checkpoint(trainer.checkpoint_path).get("config")
             check_same_training_config(saved, run_config, trainer.checkpoint_path)

@@ -20,7 +20,8 @@ Example (a frozen backbone under a new head)::
         loss = F.binary_cross_entropy_with_logits(logit, batch.label.float())
         return loss, {"acc": ((logit > 0) == batch.label.bool()).float().mean().item()}
 
-    trainer = Trainer(model, step, out_dir="run/head", epochs=20, lr=1e-4, patience=5)
+    settings = TrainSettings(epochs=20, lr=1e-4, patience=5)  # Adam, StepLR(50, 0.5), clip at 5
+    trainer = Trainer(model, step, settings, out_dir="run/head")
     result = trainer.fit(train_loader, val_loader, resume=True)
     result.best_checkpoint, result.history[-1]["val_loss"]
 
@@ -34,6 +35,7 @@ killed mid-epoch repeats that epoch on resume.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -51,8 +53,10 @@ from ..device import move_to_device, resolve_device
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .distributed import all_reduce_mean, dist_info
 from .run_log import StepLog, tensorboard_writer, write_epochs_csv
+from .settings import TrainSettings
 
-__all__ = ["Trainer", "TrainResult", "StepFn", "seed_everything", "count_jets", "move_to_device", "sync_batchnorm"]
+__all__ = ["Trainer", "TrainResult", "TrainSettings", "StepFn", "seed_everything", "count_jets", "move_to_device",
+           "sync_batchnorm", "build_optimizer", "build_scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +116,35 @@ class TrainResult:
     steps: int = 0
 
 
+def _settings(settings: TrainSettings | None, overrides: Mapping[str, Any]) -> TrainSettings:
+    """``settings`` (default :class:`TrainSettings`) with the fields named in ``overrides`` replaced."""
+    base = settings if settings is not None else TrainSettings()
+    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise TypeError(f"Trainer got unknown setting(s) {', '.join(unknown)}; "
+                        f"TrainSettings has: {', '.join(sorted(known))}")
+    return dataclasses.replace(base, **overrides) if overrides else base
+
+
+def build_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
+    """Adam or AdamW over the parameters that require gradients (so a frozen backbone stays frozen)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no parameters with requires_grad=True: nothing to train")
+    opt_cls = torch.optim.Adam if settings.optimizer == "adam" else torch.optim.AdamW
+    return opt_cls(params, lr=settings.lr, weight_decay=settings.weight_decay)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings):
+    """The per-epoch learning-rate schedule: StepLR (RS3L), cosine annealing over the epochs, or None."""
+    if settings.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.step_size, gamma=settings.gamma)
+    if settings.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs)
+    return None
+
+
 class Trainer:
     """Generic epoch loop around a user ``step`` function.
 
@@ -120,97 +153,46 @@ class Trainer:
         step: ``step(model, batch) -> loss`` or ``(loss, metrics)``; called with the
             (possibly DDP-wrapped) model and the batch already on the device; called
             under ``torch.no_grad()`` and ``model.eval()`` for validation.
+        settings: optimiser, schedule and run control (:class:`TrainSettings`, or a
+            :class:`~rs3l.train.config.PretrainConfig`, which extends it); default
+            ``TrainSettings()``. With ``deterministic`` the Trainer calls
+            :func:`seed_everything` (seed the model's initialisation yourself before building it).
         out_dir: directory for checkpoints and logs.
-        epochs: total epochs (a resumed run counts the finished ones).
-        lr: learning rate.
-        optimizer: ``adam`` or ``adamw``.
-        weight_decay: optimiser weight decay.
-        scheduler: ``step`` (StepLR(step_size, gamma), stepped each epoch), ``cosine``
-            (cosine annealing over ``epochs``) or ``none``.
-        step_size, gamma: StepLR period (epochs) and factor.
-        grad_clip: clip the global gradient norm to this value (None: no clipping).
-        patience: stop after this many epochs without a lower validation loss (None: never).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or a ``torch.device``.
-        bf16: autocast to bfloat16 on CUDA (ignored elsewhere).
-        seed, deterministic: passed to :func:`seed_everything` at construction when
-            ``deterministic`` (seed the model's initialisation yourself before building it).
-        max_steps_per_epoch, max_val_steps: caps on training / validation batches per epoch.
-        log_every: steps between rows of ``steps.csv`` and TensorBoard points.
         config: a plain mapping stored in every checkpoint (the run config).
         progress: show a tqdm bar (rank 0 only).
         restore_best: at the end of :meth:`fit`, load the best-validation weights into the model.
         jets: ``jets(batch) -> int`` for the jets/s figure (default :func:`count_jets`).
+        **overrides: fields of :class:`TrainSettings` replacing those of ``settings``, for
+            a quick call from a notebook: ``Trainer(model, step, out_dir=d, epochs=20, lr=1e-4)``.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        step: StepFn,
-        *,
-        out_dir: str | Path,
-        epochs: int,
-        lr: float = 1e-3,
-        optimizer: str = "adam",
-        weight_decay: float = 0.0,
-        scheduler: str = "step",
-        step_size: int = 50,
-        gamma: float = 0.5,
-        grad_clip: float | None = None,
-        patience: int | None = None,
-        device: str | torch.device = "auto",
-        bf16: bool = True,
-        seed: int = 0,
-        deterministic: bool = False,
-        max_steps_per_epoch: int | None = None,
-        max_val_steps: int | None = None,
-        log_every: int = 20,
-        config: Mapping[str, Any] | None = None,
-        progress: bool = True,
-        restore_best: bool = True,
-        jets: Callable[[Any], int] = count_jets,
-    ) -> None:
-        if epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {epochs}")
-        if optimizer not in ("adam", "adamw"):
-            raise ValueError(f"optimizer must be 'adam' or 'adamw', got {optimizer!r}")
-        if scheduler not in ("step", "cosine", "none"):
-            raise ValueError(f"scheduler must be 'step', 'cosine' or 'none', got {scheduler!r}")
+    def __init__(self, model: nn.Module, step: StepFn, settings: TrainSettings | None = None, *,
+                 out_dir: str | Path, device: str | torch.device = "auto", config: Mapping[str, Any] | None = None,
+                 progress: bool = True, restore_best: bool = True, jets: Callable[[Any], int] = count_jets,
+                 **overrides: Any) -> None:
+        self.settings = s = _settings(settings, overrides)
         self.device = resolve_device(device)
         self.dist = dist_info()
-        if deterministic:
-            seed_everything(seed, deterministic=True)
-        self.out_dir = Path(out_dir)
-        self.epochs, self.grad_clip, self.patience = epochs, grad_clip, patience
-        self.max_steps_per_epoch, self.max_val_steps, self.log_every = max_steps_per_epoch, max_val_steps, log_every
+        if s.deterministic:
+            seed_everything(s.seed, deterministic=True)
+        self.out_dir, self.step_fn, self.jets = Path(out_dir), step, jets
         self.config = dict(config) if config is not None else None
-        self.progress, self.restore_best, self.jets = progress, restore_best, jets
-        self.step_fn = step
-        self.amp = bf16 and self.device.type == "cuda"
-
+        self.progress, self.restore_best = progress, restore_best
+        self.amp = s.bf16 and self.device.type == "cuda"
         self.model = model.to(self.device)
         if self.dist.enabled and self.device.type == "cuda":
             self.model = sync_batchnorm(self.model)
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        if not params:
-            raise ValueError("the model has no parameters with requires_grad=True: nothing to train")
-        opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
-        self.optimizer = opt_cls(params, lr=lr, weight_decay=weight_decay)
-        if scheduler == "step":
-            self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=step_size, gamma=gamma)
-        elif scheduler == "cosine":
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=epochs)
-        else:
-            self.scheduler = None
+        self.optimizer = build_optimizer(self.model, s)
+        self.scheduler = build_scheduler(self.optimizer, s)
         self.wrapped = self.model
         if self.dist.enabled:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.wrapped = DistributedDataParallel(self.model, device_ids=ids)
-        self.epoch = 0
-        self.global_step = 0
+        self.epoch = self.global_step = self.bad_epochs = 0
         self.best_val: float | None = None
-        self.bad_epochs = 0
         self.history: list[dict[str, float]] = []
 
     # ----------------------------------------------------------------- state
@@ -282,7 +264,8 @@ class Trainer:
         """One pass over ``loader`` (at most ``max_steps_per_epoch`` steps); returns mean loss and metrics."""
         self.wrapped.train()
         self._set_epoch(loader, self.epoch)
-        bar, total = self._bar(loader, self.max_steps_per_epoch, f"epoch {self.epoch + 1}/{self.epochs}")
+        desc = f"epoch {self.epoch + 1}/{self.settings.epochs}"
+        bar, total = self._bar(loader, self.settings.max_steps_per_epoch, desc)
         sums: dict[str, float] = {}
         n_batches, n_jets, t0 = 0, 0, time.perf_counter()
         for i, batch in enumerate(loader):
@@ -295,8 +278,9 @@ class Trainer:
                 raise FloatingPointError(f"loss is {loss_value} at epoch {self.epoch + 1}, step {self.global_step + 1}")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if self.grad_clip is not None:
-                metrics["grad_norm"] = float(nn.utils.clip_grad_norm_(self.optimizer.param_groups[0]["params"], self.grad_clip))
+            if self.settings.grad_clip is not None:
+                params = self.optimizer.param_groups[0]["params"]
+                metrics["grad_norm"] = float(nn.utils.clip_grad_norm_(params, self.settings.grad_clip))
             self.optimizer.step()
             self.global_step += 1
             n_batches += 1
@@ -308,7 +292,7 @@ class Trainer:
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_value:.4f}", jets_per_s=f"{rate:.0f}")
-            if steps_log is not None and self.global_step % self.log_every == 0:
+            if steps_log is not None and self.global_step % self.settings.log_every == 0:
                 steps_log.write(self.global_step, self.epoch + 1, loss_value, self.optimizer.param_groups[0]["lr"], rate)
         if bar is not None:
             bar.close()
@@ -328,7 +312,7 @@ class Trainer:
         sums: dict[str, float] = {}
         n = 0
         for i, batch in enumerate(loader):
-            if self.max_val_steps is not None and i >= self.max_val_steps:
+            if self.settings.max_val_steps is not None and i >= self.settings.max_val_steps:
                 break
             loss, metrics = self._call_step(move_to_device(batch, self.device))
             n += 1
@@ -354,9 +338,9 @@ class Trainer:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         steps_log = StepLog(self.out_dir / "steps.csv", append=resume) if main else None
         writer = tensorboard_writer(self.out_dir / "tb") if main else None
-        stopped = self.patience is not None and self.bad_epochs >= self.patience
+        stopped = self.settings.patience is not None and self.bad_epochs >= self.settings.patience
         try:
-            while self.epoch < self.epochs and not stopped:
+            while self.epoch < self.settings.epochs and not stopped:
                 row: dict[str, float] = {"epoch": self.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"]}
                 row.update({f"train_{k}": v for k, v in self.train_epoch(train_loader, steps_log).items()})
                 if val_loader is not None:
@@ -370,7 +354,7 @@ class Trainer:
                         self.best_val, self.bad_epochs, improved = row["val_loss"], 0, True
                     else:
                         self.bad_epochs += 1
-                    stopped = self.patience is not None and self.bad_epochs >= self.patience
+                    stopped = self.settings.patience is not None and self.bad_epochs >= self.settings.patience
                 row["step"] = self.global_step
                 self.history.append(row)
                 if main:
@@ -398,6 +382,6 @@ class Trainer:
             checkpoint=self.checkpoint_path if main else None,
             best_checkpoint=best if main else None,
             history=list(self.history),
-            stopped_early=stopped and self.epoch < self.epochs,
+            stopped_early=stopped and self.epoch < self.settings.epochs,
             steps=self.global_step,
         )

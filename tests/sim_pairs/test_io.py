@@ -46,8 +46,8 @@ def test_same_input_same_bytes(tmp_path):
 
 def test_reader_names_file_and_missing_column(tmp_path):
     rows = _rows()
-    del rows["part_charge"]
-    with pytest.raises(DatasetError, match="part_charge"):
+    del rows["part_energy"]
+    with pytest.raises(DatasetError, match="part_energy"):
         write_shard(rows, tmp_path / "x.parquet")  # an incomplete group is refused on write too
     # a file written by someone else without a jet column
     import pyarrow as pa

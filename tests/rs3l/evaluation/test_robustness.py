@@ -64,3 +64,43 @@ def test_view_shifts_identical_views_are_zero():
                     class_names=["qcd", "hbb"], signal_class=1)["herwig"]
     assert h["wasserstein"] == {"qcd": 0.0, "hbb": 0.0}
     assert h["bkg_eff_shift_fixed_cut@0.3"] == 0.0
+
+
+def _unmatched(shift, n=3000, m=2000, seed=1):
+    """Two views of different events: their own group ids, labels and sizes."""
+    rng = np.random.default_rng(seed)
+    ln, lo = rng.integers(0, 2, n), rng.integers(0, 2, m)
+    sn = rng.normal(ln * 2.0, 1.0)
+    so = rng.normal(lo * 2.0, 1.0) + np.where(lo == 0, shift, 0.0)
+    gid = np.r_[np.arange(n), 10**6 + np.arange(m)]
+    view = np.r_[["pythia"] * n, ["herwig"] * m]
+    return gid, view, np.r_[ln, lo], np.r_[sn, so]
+
+
+def test_unmatched_views_compare_all_jets_per_class_with_bootstrap():
+    gid, view, labels, scores = _unmatched(shift=0.5)
+    h = view_shifts(gid, view, labels, scores, nominal="pythia", views=["herwig"], class_names=["gluon", "quark"],
+                    signal_class=1, signal_efficiencies=[0.5], n_resamples=200, seed=3)["herwig"]
+    assert h["kind"] == "unmatched" and h["n_groups"] == 0 and h["n_jets"] == {"pythia": 3000, "herwig": 2000}
+    for c, name in enumerate(["gluon", "quark"]):
+        u = scores[(view == "pythia") & (labels == c)]
+        v = scores[(view == "herwig") & (labels == c)]
+        assert h["wasserstein"][name] == pytest.approx(wasserstein_distance(u, v), rel=1e-10)
+        # the null floor of samples this size is ~sqrt(1/n + 1/m) times the spread
+        assert 0.0 < h["wasserstein_null"][name] < 0.1
+    gluon = h["wasserstein_interval"]["gluon"]
+    assert 0.38 < gluon["low"] <= h["wasserstein"]["gluon"] <= gluon["high"] < 0.62
+    # near zero the bootstrap of W1 is biased up (resampling adds its own distance): read it against the null
+    assert h["wasserstein_interval"]["quark"]["low"] > 0
+    assert h["wasserstein"]["quark"] < 0.1 and h["wasserstein"]["quark"] <= 3 * h["wasserstein_null"]["quark"]
+    assert h["bkg_eff_shift_fixed_cut@0.5"] > 0.5
+
+
+def test_matched_views_keep_kind_and_pairs_in_bootstrap():
+    gid, view, labels, scores = _two_views(shift=0.5)
+    h = view_shifts(gid, view, labels, scores, nominal="nominal", views=["herwig"], class_names=["qcd", "hbb"],
+                    n_resamples=50)["herwig"]
+    assert h["kind"] == "matched" and "wasserstein_null" not in h
+    # every pair moved by exactly 0.5: resampling pairs cannot change W1
+    assert h["wasserstein_interval"]["qcd"]["low"] == pytest.approx(0.5)
+    assert h["wasserstein_interval"]["qcd"]["high"] == pytest.approx(0.5)
