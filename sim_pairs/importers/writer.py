@@ -7,7 +7,8 @@ module turns the chunks into shards of the schema of ``sim_pairs.schema``:
 * one shard per chunk (``chunk_size`` jets), so memory is bounded by a chunk whatever
   the size of the file (the 1.2M-jet Top Tagging training file needs ~0.3 GB per 100k jets);
 * shards and ``metadata.json`` are written atomically (``sim_pairs.io``);
-* ``metadata.json["imports"]`` records each view's files (name, bytes, jets), chunk
+* ``metadata.json`` (``generator``: ``sim_pairs.importers``) lists the shards (name ->
+  view, jets) and, under ``imports``, each view's files (name, bytes, jets), chunk
   size and shard range before any shard is written, so a killed import resumes: the
   same command skips the shards already on disk (a shard is complete or absent);
 * a second view (``--view herwig``) is appended to the same directory with the next
@@ -122,12 +123,12 @@ def _plan(out: Path, fmt: str, view: str, sources: Sequence[Source], chunk_size:
     if (out / "metadata.json").exists():
         meta = read_metadata(out)
         if "imports" not in meta:
-            raise DatasetError(f"{out}/metadata.json: no field 'imports': {out} was not written by rs3l import, "
+            raise DatasetError(f"{out}/metadata.json: field 'imports' missing: {out} was not written by rs3l import, "
                                "so a view cannot be appended to it; use a new --out")
     else:
         if out.exists() and any(out.glob("shard-*.parquet")):
             raise DatasetError(f"{out}: holds shards but no metadata.json; use a new --out")
-        meta = {"source": "rs3l import", "versions": _versions(), "imports": []}
+        meta = {"generator": "sim_pairs.importers", "versions": _versions(), "imports": [], "shards": {}}
     for index, entry in enumerate(meta["imports"]):
         if entry["view"] != view:
             continue
@@ -212,6 +213,7 @@ def import_view(fmt: str, sources: Sequence[Source], out: str | Path, *, view: s
                                  view=view, fmt=fmt, detector_view=detector_view)
                 write_shard(rows, path)
                 got = list(columns["label"])
+            meta["shards"][path.name] = {"view": view, "jets": n}
             for label in got:
                 labels[label] = labels.get(label, 0) + 1
             shards.append(path)
@@ -223,7 +225,7 @@ def import_view(fmt: str, sources: Sequence[Source], out: str | Path, *, view: s
     entry.update(labels=dict(sorted(labels.items())), complete=True)
     meta["complete"] = all(e["complete"] for e in meta["imports"])
     meta["views"] = [e["view"] for e in meta["imports"]]
-    meta["shards"] = sorted(p.name for p in out.glob("shard-*.parquet"))
+    meta["shards"] = dict(sorted(meta["shards"].items()))
     write_metadata(out, meta)
     if resumed:
         log.info("%s: %d of %d shards of view '%s' were already complete", out, resumed, len(shards), view)
