@@ -50,7 +50,7 @@ from .constituents import Constituents
 from .contract import DataContract
 from .features import wrap_phi
 from .particle_graph import particle_features
-from .shard_reader import ShardArrays
+from .shard_reader import INPUT_COLUMNS, ShardArrays
 
 __all__ = ["GraphCache", "CacheError", "open_cache", "build_cache", "cache_dir_for", "CACHE_SCHEMA"]
 
@@ -225,6 +225,8 @@ def build_cache(data_dir: str | Path, contract: DataContract, directory: str | P
         bar = tqdm(shards, desc=f"graph cache ({contract.graph})", unit="shard", disable=not progress, leave=False)
         for path in bar:
             arrays = ShardArrays(path, contract.graph)
+            if arrays.absent:  # an imported dataset without charge / impact parameters / type
+                contract.check_columns(set(INPUT_COLUMNS[contract.graph]) - set(arrays.absent), path)
             jet = arrays.jet
             writer.add("group_id", np.asarray(jet["group_id"], np.int64))
             writer.add("view", np.array([views.setdefault(v, len(views)) for v in jet["view"]], np.int16))

@@ -84,6 +84,10 @@ class ShardArrays:
 
     def flat(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """A column's values for all rows and its row offsets [n_rows + 1] (rows are ``values[o[r]:o[r + 1]]``)."""
+        if name in self.absent:
+            # zeros for a column an imported dataset lacks: callers check the features first
+            offsets = self._offsets[f"{name.split('_')[0]}_px"]
+            return np.zeros(int(offsets[-1]), dtype=np.float32), offsets
         return self._flat[name], self._offsets[name]
 
     def column(self, name: str, row: int) -> np.ndarray:

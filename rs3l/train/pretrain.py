@@ -122,6 +122,7 @@ def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str =
         backbone = build_backbone(config.model, input_dims)
         common = dict(mode=cfg.mode, seed=cfg.seed, num_workers=cfg.num_workers, rank=info.rank,
                       world_size=info.world_size, views=cfg.views)
+        config.data.check_dataset(data_dir)  # an imported dataset may lack what the features need
         train_loader = make_loader(data_dir, config.data, "train", cfg.batch_size, shuffle=True, **common)
         try:
             val_loader = make_loader(data_dir, config.data, "val", cfg.batch_size, shuffle=False, **common)

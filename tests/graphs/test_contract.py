@@ -60,3 +60,40 @@ def test_view_patterns():
 def test_shipped_presets_load(path):
     contract = from_mapping(DataContract, load_yaml(path), source=str(path))
     assert sum(contract.input_dims().values()) > 0
+
+
+def _imported_qg(tmp_path):
+    """A q/g dataset as `rs3l import qg` writes it: no part_d0 / part_dz."""
+    import numpy as np
+
+    from sim_pairs.importers import import_qg
+
+    rng = np.random.default_rng(0)
+    x = np.zeros((40, 6, 4))
+    for j in range(40):
+        n = rng.integers(2, 7)
+        x[j, :n] = np.stack([rng.exponential(30, n) + 1, rng.normal(0, 0.2, n), rng.normal(0, 0.2, n),
+                             rng.choice([22, 211, -211, 130], n)], axis=1)
+    np.savez(tmp_path / "qg.npz", X=x, y=np.arange(40) % 2)
+    return import_qg([tmp_path / "qg.npz"], tmp_path / "data", view="pythia", chunk_size=20, progress=False).out
+
+
+def test_imported_dataset_without_impact_parameters_is_refused_by_features_that_need_them(tmp_path):
+    from graphs.contract import MissingColumnsError
+    from graphs.dataset import make_loader
+
+    data = _imported_qg(tmp_path)
+    full = DataContract(graph="particles", features="rs3l15", num_workers=0, cache_dir=str(tmp_path / "cache"))
+    assert full.required_columns()["part_d0"] == ("tanh_d0",)
+    with pytest.raises(MissingColumnsError) as err:
+        full.check_dataset(data)
+    message = str(err.value)
+    assert "shard-00000.parquet" in message and "part_d0 (for tanh_d0)" in message and "part_dz" in message
+    assert "part_charge" not in message and "\n" not in message  # q/g charge comes from the PDG id
+    for cache in (True, False):  # the graph cache and the streaming builder refuse it alike
+        with pytest.raises(MissingColumnsError, match="part_d0"):
+            next(iter(make_loader(data, full, "train", 8, mode="single", cache=cache, progress=False)))
+    kinematic = DataContract(graph="particles", features="kinematic4", num_workers=0, cache_dir=str(tmp_path / "cache"))
+    kinematic.check_dataset(data)
+    batch = next(iter(make_loader(data, kinematic, "train", 8, mode="single", progress=False)))
+    assert batch.x.shape[1] == 4 and batch.num_graphs == 8
