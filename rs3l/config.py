@@ -66,7 +66,12 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             the key and what was expected.
     """
     path = Path(path) if path is not None else DEFAULT_CONFIG
-    raw = load_yaml(path) or {}
+    raw = load_yaml(path)
+    if raw is None or raw == {}:
+        # an empty file would silently run the library defaults, which are neither the
+        # quickstart nor anything the user wrote
+        raise ConfigError(f"{path}: the config is empty; expected sections such as generation, data, model, "
+                          f"pretrain, evaluate (omit --config for the quickstart, {DEFAULT_CONFIG.name})")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(raw).__name__}")
     section_types = typing.get_type_hints(RunConfig)
@@ -74,7 +79,12 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     for key, value in list(raw.items()):
         if key in section_types and isinstance(value, str) and value.endswith((".yaml", ".yml")):
             source = (path.parent / value).resolve()
-            body = load_yaml(source) or {}
+            body = load_yaml(source)
+            if body is None:
+                body = {}
+            if not isinstance(body, dict):
+                raise ConfigError(f"{source}: section '{key}' (included from {path}) must be a mapping of keys, "
+                                  f"got {type(body).__name__}")
             body = {**body, **(overrides or {}).get(key, {})}
             included[key] = from_mapping(section_types[key], body, source=str(source), where=key)
             del raw[key]

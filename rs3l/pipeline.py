@@ -72,6 +72,9 @@ def run(config: RunConfig, out: Path, *, events: int | None = None, seed: int | 
             log.info("stage 3/3: the evaluate/data config or model.pt changed since %s was written: evaluating "
                      "again (heads whose settings did not change resume)", report / "metrics.json")
         log.info("stage 3/3: evaluation -> %s", report)
+        from .threads import set_torch_threads
+
+        set_torch_threads(config.evaluate.num_workers)
         metrics = evaluate(config, data, model, report, device=device)
 
     log.info("done in %.1f min; open %s", (time.perf_counter() - started) / 60, report / "report.html")

@@ -186,6 +186,11 @@ class GenerationConfig:
         views: named views; there must be one called ``nominal``.
         jets: clustering and selection.
         detector: detector replicas, or None for truth level only.
+        bad_events: what an unusable event of the user's inputs (an LHE event with NaN
+            momenta, looping mothers, unknown PDG ids or broken colour flow; a HepMC
+            event with non-finite momenta) does: ``error`` stops the run naming file,
+            event and field; ``skip`` leaves it out, logs it and counts it in
+            ``metadata.json`` (``skipped_events``). Malformed files are errors either way.
     """
 
     sqrt_s: float = 13000.0
@@ -197,8 +202,13 @@ class GenerationConfig:
     views: dict[str, ViewConfig] = field(default_factory=lambda: {"nominal": ViewConfig()})
     jets: JetConfig = field(default_factory=JetConfig)
     detector: Optional[DetectorConfig] = None
+    bad_events: str = "error"
 
     def __post_init__(self):
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.bad_events not in ("error", "skip"):
+            raise ValueError(f"bad_events must be 'error' or 'skip', got {self.bad_events!r}")
         if "nominal" not in self.views:
             raise ValueError(f"views must include 'nominal'; got {sorted(self.views)}")
         if self.events_per_shard < 1:

@@ -18,6 +18,12 @@ loop in this process with ``workers=1``.
 definitions, the full view names of the rows and per-shard counts. It is written
 before the first shard (so a resumed run can refuse a changed config) and rewritten
 when all shards are done.
+
+While it writes, a run holds an exclusive lock on ``OUT``
+(:mod:`sim_pairs.dataset_lock`): a second run on the same directory stops at once,
+naming the pid and host of the first. Every shard records the hash of the config it
+was made with, so a directory holding shards of another config or seed is refused on
+resume (and by :func:`sim_pairs.io.check_dataset` on read).
 """
 
 from __future__ import annotations
@@ -34,15 +40,17 @@ from typing import Any
 import numpy as np
 
 from .config import GenerationConfig, ProcessConfig
-from .io import DatasetError, read_metadata, shard_name, write_metadata, write_shard
+from .dataset_lock import DatasetLocked, dataset_lock
+from .io import DatasetError, read_metadata, shard_attrs, shard_config_hash, shard_name, write_metadata, write_shard
 from .matching import PROCESS_LABELS
 from .schema import LABELS
 
-__all__ = ["Shard", "GenerationError", "plan_shards", "effective_config", "config_hash", "run_shard", "generate"]
+__all__ = ["Shard", "GenerationError", "plan_shards", "effective_config", "config_hash", "run_shard", "generate",
+           "check_scheduler"]
 
 
 class GenerationError(RuntimeError):
-    """A generation run that cannot proceed (changed config on resume, failed shard)."""
+    """A generation run that cannot proceed (changed config on resume, a directory in use, failed shard)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ def effective_config(config: GenerationConfig, *, events: int | None = None, see
             raise ValueError(f"events must be >= 0, got {events}")
         config = dataclasses.replace(config, processes=[dataclasses.replace(p, events=events) for p in config.processes])
     if seed is not None:
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
         config = dataclasses.replace(config, seed=seed)
     return config
 
@@ -136,7 +146,8 @@ def row_views(config: GenerationConfig) -> list[str]:
     return [f"{v}@{r}" for v in config.views for r in config.detector.replicas]
 
 
-def run_shard(config: GenerationConfig, shard: Shard, out: Path, base_dir: Path = Path(".")) -> dict[str, Any]:
+def run_shard(config: GenerationConfig, shard: Shard, out: Path, base_dir: Path = Path("."),
+              digest: str | None = None) -> dict[str, Any]:
     """Generate one shard (skipped if its Parquet file exists) and return its counts.
 
     Args:
@@ -144,11 +155,15 @@ def run_shard(config: GenerationConfig, shard: Shard, out: Path, base_dir: Path 
         shard: which shard (from :func:`plan_shards`).
         out: the dataset directory.
         base_dir: directory relative paths in the config are resolved against.
+        digest: the run's :func:`config_hash`, recorded in the shard (computed when None).
 
     Returns:
-        ``{"shard", "process", "events", "groups", "rows", "labels"}`` read back from the file.
+        ``{"shard", "process", "events", "groups", "rows", "labels", "skipped_events"}`` read
+        back from the file (``skipped_events``: unusable input events left out under
+        ``bad_events: skip``).
     """
     from .groups import assemble_groups
+    from .lhe import count_lhe_events
     from .processes import generate_hard_events
     from .shower import shower_views
 
@@ -158,10 +173,18 @@ def run_shard(config: GenerationConfig, shard: Shard, out: Path, base_dir: Path 
         seed = _shard_seed(config, shard)
         lhe = generate_hard_events(shard.process, shard.n_events, out / "lhe" / f"shard-{shard.index:05d}.lhe.gz",
                                    sqrt_s=config.sqrt_s, seed=seed, base_settings=config.base_settings,
-                                   base_dir=base_dir, skip=shard.first_event)
+                                   base_dir=base_dir, skip=shard.first_event, bad_events=config.bad_events)
+        skipped_lhe = shard.n_events - count_lhe_events(lhe)
+        if skipped_lhe and any(v.hepmc for v in config.views.values()):
+            raise GenerationError(
+                f"shard {shard.name}: {skipped_lhe} unusable LHE event(s) skipped, but HepMC views are matched to "
+                "the LHE events by number, which skipping would shift; fix or remove those events in the LHE file "
+                "and the HepMC file alike (generation.bad_events = skip works without HepMC views)")
+        skipped: list[str] = []
         events = list(shower_views(config.views, lhe, sqrt_s=config.sqrt_s, seed=seed, mpi=config.mpi,
                                    base_settings=config.base_settings, base_dir=base_dir,
-                                   hepmc_event_offset=shard.first_event))
+                                   hepmc_event_offset=shard.first_event, bad_events=config.bad_events,
+                                   skipped=skipped))
         replicas, simulate_jet = [], None
         if config.detector is not None:
             try:
@@ -174,7 +197,8 @@ def run_shard(config: GenerationConfig, shard: Shard, out: Path, base_dir: Path 
         columns, _ = assemble_groups(shard.process.name, events, views=list(config.views), jets=config.jets,
                                      shard=shard.index, labels=_labels(config, shard.process), replicas=replicas,
                                      simulate_jet=simulate_jet)
-        write_shard(columns, path)
+        write_shard(columns, path, attrs={"config_hash": digest if digest is not None else config_hash(config),
+                                          "skipped_events": skipped_lhe + len(skipped)})
     return shard_counts(path, shard)
 
 
@@ -186,7 +210,8 @@ def shard_counts(path: Path, shard: Shard) -> dict[str, Any]:
     ids, first = np.unique(ak.to_numpy(table["group_id"]), return_index=True)
     labels = ak.to_list(table["label"][first]) if len(first) else []
     return {"shard": shard.name, "process": shard.process.name, "events": shard.n_events, "groups": len(ids),
-            "rows": len(table), "labels": {label: labels.count(label) for label in sorted(set(labels))}}
+            "rows": len(table), "labels": {label: labels.count(label) for label in sorted(set(labels))},
+            "skipped_events": int(shard_attrs(path).get("skipped_events", 0))}
 
 
 def _metadata(config: GenerationConfig, versions: dict, digest: str, counts: list[dict] | None) -> dict:
@@ -204,6 +229,8 @@ def _metadata(config: GenerationConfig, versions: dict, digest: str, counts: lis
         "row_views": row_views(config),
         "complete": counts is not None,
         "shards": {c["shard"]: c for c in counts} if counts is not None else {},
+        "bad_events": config.bad_events,
+        "skipped_events": sum(c.get("skipped_events", 0) for c in counts or []),
     }
 
 
@@ -231,9 +258,47 @@ def _check_resume(out: Path, digest: str) -> None:
             f"{out}/metadata.json: field 'config_hash' is {old.get('config_hash')!r}, but this run's config "
             f"(with its --events/--seed overrides and package versions) hashes to {digest!r}; the directory holds "
             "another dataset. Use a new output directory or remove this one; shards are never mixed.")
+    for path in existing:
+        try:
+            found = shard_config_hash(path)
+        except DatasetError as error:
+            raise GenerationError(f"cannot resume: {error}; remove that file and run again") from None
+        if found != digest:
+            what = "no config hash" if found is None else f"config hash {found[:12]}..."
+            raise GenerationError(
+                f"{path}: shard made with {what}, but this run's config (with its --events/--seed overrides and "
+                f"package versions) hashes to {digest[:12]}...; the directory holds another dataset. Use a new "
+                "output directory or remove this one; shards are never mixed.")
 
 
-def _run_dask(tasks, config, out, base_dir, *, scheduler, workers, bar) -> list[dict]:
+#: seconds to wait for a Dask scheduler given by address before giving up
+_CONNECT_TIMEOUT_S = 10
+
+
+def check_scheduler(address: str, timeout: float = _CONNECT_TIMEOUT_S) -> None:
+    """Fail fast, naming ``address``, when no Dask scheduler listens there (a TCP connect).
+
+    Raises:
+        GenerationError: a malformed address, or nothing answers within ``timeout`` seconds.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if parts.scheme not in ("tcp", "tls") or not host or port is None:
+        raise GenerationError(f"scheduler {address!r}: expected an address like tcp://host:8786")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        raise GenerationError(f"scheduler {address!r}: no Dask scheduler answers at {host}:{port} "
+                              f"({error.strerror or error})") from None
+
+
+def _run_dask(tasks, config, out, base_dir, digest, *, scheduler, workers, bar) -> list[dict]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as error:  # pragma: no cover - depends on the environment
@@ -246,24 +311,28 @@ def _run_dask(tasks, config, out, base_dir, *, scheduler, workers, bar) -> list[
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        return _submit_all(tasks, config, out, base_dir, scheduler=scheduler, workers=workers, bar=bar,
+        return _submit_all(tasks, config, out, base_dir, digest, scheduler=scheduler, workers=workers, bar=bar,
                            Client=Client, LocalCluster=LocalCluster, as_completed=as_completed)
     finally:
         quiet.setLevel(level)
 
 
-def _submit_all(tasks, config, out, base_dir, *, scheduler, workers, bar, Client, LocalCluster, as_completed):
+def _submit_all(tasks, config, out, base_dir, digest, *, scheduler, workers, bar, Client, LocalCluster, as_completed):
     import logging
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=_CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as error:
+            raise GenerationError(f"scheduler {scheduler!r}: cannot connect ({error})") from None
     else:
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
-        futures = {client.submit(run_shard, config, shard, out, base_dir, pure=False): shard for shard in tasks}
+        futures = {client.submit(run_shard, config, shard, out, base_dir, digest, pure=False): shard
+                   for shard in tasks}
         counts = []
         try:
             for future in as_completed(futures):
@@ -293,25 +362,39 @@ def generate(config: GenerationConfig, out: Path, *, base_dir: Path = Path("."),
         seed: override the master seed.
         scheduler: address of a Dask scheduler (``tcp://host:8786``); workers there
             need rs3l installed. None: a LocalCluster on this machine.
-        workers: LocalCluster worker processes (default: one per core); 1 runs the
-            shards in this process without Dask.
+        workers: LocalCluster worker processes (default: one per core), at least 1; 1
+            runs the shards in this process without Dask.
         progress: show a progress bar (events/s, time left).
 
     Returns:
         ``out``.
 
     Raises:
-        GenerationError: ``out`` holds a dataset made with another config.
+        GenerationError: ``out`` holds a dataset made with another config, another run is
+            writing it, it is a file, or the scheduler does not answer.
         ValueError, PythiaSettingError, LHEError: bad input, naming the file, event or setting.
     """
+    out, base_dir = Path(out), Path(base_dir)
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1 (1: no cluster), got {workers}")
+    if out.exists() and not out.is_dir():
+        raise GenerationError(f"{out}: exists and is not a directory; expected a dataset directory (new or to resume)")
+    config = effective_config(config, events=events, seed=seed)
+    if scheduler:
+        check_scheduler(scheduler)
+    try:
+        with dataset_lock(out):
+            return _generate_locked(config, out, base_dir, scheduler=scheduler, workers=workers, progress=progress)
+    except DatasetLocked as error:
+        raise GenerationError(str(error)) from None
+
+
+def _generate_locked(config: GenerationConfig, out: Path, base_dir: Path, *, scheduler, workers, progress) -> Path:
     from tqdm.auto import tqdm
 
-    out, base_dir = Path(out), Path(base_dir)
-    config = effective_config(config, events=events, seed=seed)
     versions = _versions()
     digest = config_hash(config, versions)
     _check_resume(out, digest)
-    out.mkdir(parents=True, exist_ok=True)
     write_metadata(out, _metadata(config, versions, digest, None))
 
     shards = plan_shards(config)
@@ -322,11 +405,17 @@ def generate(config: GenerationConfig, out: Path, *, base_dir: Path = Path("."),
               dynamic_ncols=True) as bar:
         if todo and workers == 1 and not scheduler:
             for shard in todo:
-                counts.append(run_shard(config, shard, out, base_dir))
+                counts.append(run_shard(config, shard, out, base_dir, digest))
                 bar.update(shard.n_events)
         elif todo:
-            counts += _run_dask(todo, config, out, base_dir, scheduler=scheduler, workers=workers, bar=bar)
+            counts += _run_dask(todo, config, out, base_dir, digest, scheduler=scheduler, workers=workers, bar=bar)
     counts.sort(key=lambda c: c["shard"])
+    skipped = sum(c.get("skipped_events", 0) for c in counts)
+    if skipped:
+        import logging
+
+        logging.getLogger(__name__).warning("%d unusable input event(s) skipped (generation.bad_events = skip); "
+                                            "counted in %s field 'skipped_events'", skipped, out / "metadata.json")
     write_metadata(out, _metadata(config, versions, digest, counts))
     _warn_empty(config, counts)
     return out

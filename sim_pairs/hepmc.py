@@ -9,23 +9,40 @@ final state to :class:`~sim_pairs.event.Particles`.
 :func:`pythia_to_genevent` and :func:`write_hepmc` go the other way, to export
 Pythia events (and to test the reader without Herwig, which is not installable
 here).
+
+Before any event is used the file is checked by
+:func:`sim_pairs.hepmc_checks.scan_hepmc`: an empty, random, truncated or malformed
+file is a :class:`HepMCError`; an event with non-finite momenta or an unknown
+final-state PDG id stops the run naming file, event and field, or with
+``bad_events="skip"`` gives no view for that event and is counted in ``skipped``.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
 from .event import HardRecord, Particles, ShoweredEvent
+from .hepmc_checks import HepMCError, HepMCScan, scan_hepmc
 from .io import atomic_path
 
 __all__ = ["HepMCError", "HepMCView", "pythia_to_genevent", "write_hepmc"]
 
+log = logging.getLogger(__name__)
 
-class HepMCError(ValueError):
-    """A HepMC file that is missing, malformed or does not belong to the LHE events."""
+# (path, size, mtime) -> scan: every shard opens the same file, scan it once per process
+_SCANS: dict[tuple, HepMCScan] = {}
+
+
+def _scan(path: Path, known_pid) -> HepMCScan:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _SCANS:
+        _SCANS[key] = scan_hepmc(path, known_pid)
+    return _SCANS[key]
 
 
 def _import_pyhepmc():
@@ -44,6 +61,9 @@ class _Charges:
 
         self._data = import_pythia().Pythia("", False).particleData
         self._cache: dict[int, int] = {}
+
+    def known(self, pid: int) -> bool:
+        return pid != 0 and bool(self._data.isParticle(int(pid)))
 
     def __call__(self, pid: np.ndarray) -> np.ndarray:
         unique = np.unique(pid)
@@ -65,9 +85,13 @@ class HepMCView:
             same PDG id and four-momentum within ``rel_tolerance * E + 1e-6`` GeV
             (other generators give massless LHE quarks a mass, which moves momenta
             at the per-mille level).
+        bad_events: ``error`` (an event with non-finite momenta or an unknown final-state
+            PDG id stops the run) or ``skip`` (the view has no event there; counted in
+            :attr:`skipped`).
     """
 
-    def __init__(self, path: Path, *, view: str, first_event_number: int = 0, rel_tolerance: float = 1e-2):
+    def __init__(self, path: Path, *, view: str, first_event_number: int = 0, rel_tolerance: float = 1e-2,
+                 bad_events: str = "error"):
         self.path = Path(path)
         if not self.path.is_file():
             raise HepMCError(f"{self.path}: HepMC file of view {view!r} not found")
@@ -75,29 +99,20 @@ class HepMCView:
         self.view = view
         self.offset = first_event_number
         self.rel_tolerance = rel_tolerance
+        self.skip_bad = bad_events == "skip"
+        self.skipped: list[str] = []
+        self._charges = _Charges()
+        self._scan = _scan(self.path, self._charges.known)
         try:
             self._reader = pyhepmc.open(str(self.path), "r")
         except Exception as error:
             raise HepMCError(f"{self.path}: cannot open as HepMC ({error})") from None
-        self._expected = self._count_event_lines(self.path)
+        self._expected = self._scan.events
         self._read = 0
         self._buffer: dict[int, object] = {}
         self._last = -1
         self._done = False
-        self._charges = _Charges()
         self._units = pyhepmc.Units
-
-    @staticmethod
-    def _count_event_lines(path: Path) -> int | None:
-        """Events in a HepMC3 ASCII file (lines starting with 'E '), None for other formats."""
-        import gzip
-
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as stream:
-            if b"HepMC::Asciiv3" not in stream.read(256):
-                return None
-            stream.seek(0)
-            return sum(1 for line in stream if line.startswith(b"E "))
 
     def close(self) -> None:
         self._reader.close()
@@ -135,6 +150,15 @@ class HepMCView:
         scale = 1e-3 if event.momentum_unit == self._units.MEV else 1.0
         pid = np.asarray(parts.pid, dtype=np.int32)
         p4 = np.stack([parts.px, parts.py, parts.pz, parts.e], axis=1) * scale
+        problem = self._scan.bad.get(number)
+        if problem is None and not np.isfinite(p4).all():  # HepMC2 files: checked here, not by the scan
+            problem = f"{self.path}: HepMC event {number}: a particle has a non-finite momentum"
+        if problem is not None:
+            if not self.skip_bad:
+                raise HepMCError(f"{problem} (view {self.view!r}, LHE event {event_number})")
+            self.skipped.append(problem)
+            log.warning("skipped (generation.bad_events = skip): %s", problem)
+            return None
         self._check_hard(number, event_number, hard, pid, p4)
         final = np.asarray(parts.status) == 1
         vertex = self._production_vertices(event, len(pid))

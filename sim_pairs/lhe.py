@@ -7,15 +7,21 @@ significant digits so that reading a file back gives the very same float64
 numbers (the RS3L matching rule is exact equality of parton four-vectors).
 Files ending in ``.gz`` are read and written gzip-compressed.
 
-Reading is strict: a truncated file, a line with the wrong number of fields or a
-word that is not a number raises :class:`LHEError` naming the file, the event
-(0-based position in the file) and what was expected.
+Reading is strict: a truncated file, a line with the wrong number of fields, more
+or fewer particle lines than the event declares, a word that is not a number, bytes
+that are not UTF-8 or a damaged gzip stream raise :class:`LHEError` naming the file,
+the event (0-based position in the file) and what was expected. Every event is then
+checked by :func:`sim_pairs.lhe_checks.check_lhe_event` (finite momenta, energies,
+mothers in range and without loops, known PDG ids, colour flow) before anyone uses
+it: an unusable event raises :class:`BadLHEEvent`, or with ``skip_bad=True`` is
+yielded as that exception for the caller to count and leave out.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
@@ -24,15 +30,12 @@ import numpy as np
 
 from .event import HardRecord
 from .io import atomic_path
+from .lhe_checks import BadLHEEvent, LHEError, check_lhe_event
 
-__all__ = ["LHEError", "LHEInit", "LHEEvent", "read_lhe", "read_lhe_init", "read_lhe_events", "write_lhe", "count_lhe_events"]
+__all__ = ["LHEError", "BadLHEEvent", "LHEInit", "LHEEvent", "read_lhe", "read_lhe_init", "read_lhe_events", "write_lhe", "count_lhe_events"]
 
 # Pythia/LHEF float format: enough digits that float64 -> text -> float64 is exact.
 _F = "{:.17g}"
-
-
-class LHEError(ValueError):
-    """A Les Houches Event file that does not follow the format."""
 
 
 @dataclass
@@ -116,25 +119,51 @@ def _numbers(path: Path, where: str, line: str, types: tuple, what: str) -> list
     if len(words) < len(types):
         raise LHEError(f"{path}: {where}: expected {len(types)} numbers ({what}), got {len(words)}: {line.strip()!r}")
     try:
-        return [t(float(w)) if t is int else t(w) for t, w in zip(types, words)]
-    except ValueError:
+        values = [_integer(w) if t is int else t(w) for t, w in zip(types, words)]
+    except (ValueError, OverflowError):
         raise LHEError(f"{path}: {where}: expected numbers ({what}), got {line.strip()!r}") from None
+    return values
+
+
+def _integer(word: str) -> int:
+    """An integer field (``1``, ``-1``, ``2.1e3`` as Fortran writes it); 2.5 or 1e30 is not one."""
+    value = float(word)
+    if not value.is_integer() or abs(value) >= 2**31:
+        raise ValueError(word)
+    return int(value)
 
 
 _EVENT_HEAD = (int, int, float, float, float, float)
 _PARTICLE = (int, int, int, int, int, int, float, float, float, float, float, float, float)
 
 
+# what a damaged gzip stream or non-UTF-8 bytes raise while reading
+_READ_ERRORS = (EOFError, OSError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError)
+
+
+def _damaged(path: Path, where: str, error: Exception) -> LHEError:
+    if isinstance(error, UnicodeDecodeError):
+        what = f"byte {error.object[error.start:error.start + 1]!r} is not UTF-8 text"
+    elif isinstance(error, (gzip.BadGzipFile, zlib.error)) or "gzip" in str(error).lower():
+        what = f"damaged gzip data ({error})"
+    else:
+        what = f"file ends early or is damaged ({type(error).__name__}: {error})"
+    return LHEError(f"{path}: {where}: {what}")
+
+
 def read_lhe_init(path: str | Path) -> LHEInit:
     """Read the ``<init>`` block of an LHE file."""
     path = Path(path)
     _check_exists(path)
-    with _open_text(path, "r") as stream:
-        for line in stream:
-            if line.lstrip().startswith("<init"):
-                return _parse_init(path, stream)
-            if line.lstrip().startswith("<event"):
-                break
+    try:
+        with _open_text(path, "r") as stream:
+            for line in stream:
+                if line.lstrip().startswith("<init"):
+                    return _parse_init(path, stream)
+                if line.lstrip().startswith("<event"):
+                    break
+    except _READ_ERRORS as error:
+        raise _damaged(path, "<init>", error) from None
     raise LHEError(f"{path}: no <init> block before the first <event>: not an LHE file")
 
 
@@ -153,8 +182,19 @@ def _parse_init(path: Path, stream) -> LHEInit:
     return LHEInit(beam_ids=(head[0], head[1]), beam_energies=(head[2], head[3]), weight_strategy=head[8], processes=processes)
 
 
-def read_lhe_events(path: str | Path) -> Iterator[LHEEvent]:
-    """Yield every event of an LHE file in order, with colours and masses (for re-showering)."""
+def read_lhe_events(path: str | Path, *, skip_bad: bool = False) -> Iterator[LHEEvent]:
+    """Yield every event of an LHE file in order, with colours and masses (for re-showering).
+
+    Args:
+        path: the LHE file (``.gz``: gzip).
+        skip_bad: yield a :class:`BadLHEEvent` (not raise it) for an event that fails
+            :func:`~sim_pairs.lhe_checks.check_lhe_event`, so the caller can count it
+            and go on; a file that breaks the format is an error either way.
+
+    Raises:
+        LHEError: the file is missing, damaged or malformed; BadLHEEvent (unless
+            ``skip_bad``) for an unusable event.
+    """
     path = Path(path)
     _check_exists(path)
     number = 0
@@ -168,12 +208,20 @@ def read_lhe_events(path: str | Path) -> Iterator[LHEEvent]:
                 elif stripped.startswith("<event"):
                     if not seen_init:
                         raise LHEError(f"{path}: event {number}: <event> before any <init> block: not an LHE file")
-                    yield _parse_event(path, stream, number)
+                    event = _parse_event(path, stream, number)
                     number += 1
+                    try:
+                        check_lhe_event(path, event)
+                    except BadLHEEvent as bad:
+                        if not skip_bad:
+                            raise
+                        yield bad
+                        continue
+                    yield event
                 elif stripped.startswith("</LesHouchesEvents"):
                     return
-    except (EOFError, OSError, gzip.BadGzipFile) as error:
-        raise LHEError(f"{path}: event {number}: file ends early or is damaged ({error})") from None
+    except _READ_ERRORS as error:
+        raise _damaged(path, f"event {number}", error) from None
     raise LHEError(f"{path}: after event {number - 1}: file ends without </LesHouchesEvents> (truncated?)")
 
 
@@ -197,14 +245,26 @@ def _parse_event(path: Path, stream, number: int) -> LHEEvent:
             break
         if line.lstrip().startswith("<event"):
             raise LHEError(f"{path}: {where}: new <event> before </event>")
+        if _is_particle_line(line):
+            raise LHEError(f"{path}: {where}: more particle lines than NUP = {n} declares: {line.strip()!r}")
     else:
         raise LHEError(f"{path}: {where}: file ends before </event> (truncated)")
     cols = list(zip(*rows))
     ints = [np.asarray(c, dtype=np.int64) for c in cols[:6]]
     floats = [np.asarray(c, dtype=np.float64) for c in cols[6:]]
-    if np.any((ints[2] < 0) | (ints[2] > n) | (ints[3] < 0) | (ints[3] > n)):
-        raise LHEError(f"{path}: {where}: mother index outside 0..{n}")
     return LHEEvent(number, process_id, weight, scale, aqed, aqcd, *ints, *floats)
+
+
+def _is_particle_line(line: str) -> bool:
+    """A line of 13 numbers outside any tag: a particle line beyond the declared count."""
+    words = line.split()
+    if len(words) != len(_PARTICLE) or words[0].startswith(("<", "#")):
+        return False
+    try:
+        [float(w) for w in words]
+    except ValueError:
+        return False
+    return True
 
 
 def read_lhe(path: str | Path) -> Iterator[HardRecord]:

@@ -12,6 +12,7 @@ window from the config.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -19,11 +20,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .config import ProcessConfig
-from .lhe import LHEError, LHEEvent, LHEInit, read_lhe_events, read_lhe_init, write_lhe
+from .lhe import BadLHEEvent, LHEError, LHEEvent, LHEInit, read_lhe_events, read_lhe_init, write_lhe
 from .process_catalog import PROCESSES
 from .pythia_settings import derive_seed, init_pythia, new_pythia
 
 __all__ = ["PROCESSES", "process_settings", "generate_hard_events", "pythia_process_to_lhe"]
+
+log = logging.getLogger(__name__)
 
 # Only the hard process: no shower, no MPI, no hadrons. Resonance decays stay on.
 _HARD_ONLY = ["PartonLevel:all = off", "HadronLevel:all = off"]
@@ -67,7 +70,8 @@ def pythia_process_to_lhe(pythia, event_number: int) -> LHEEvent:
 
 
 def generate_hard_events(process: ProcessConfig, n_events: int, out_lhe: Path, *, sqrt_s: float, seed: int,
-                         base_settings: Sequence[str] = (), base_dir: Path = Path("."), skip: int = 0) -> Path:
+                         base_settings: Sequence[str] = (), base_dir: Path = Path("."), skip: int = 0,
+                         bad_events: str = "error") -> Path:
     """Write exactly ``n_events`` hard events of ``process`` to the LHE file ``out_lhe``.
 
     Deterministic: the same arguments give the same bytes. The Pythia seed is
@@ -83,6 +87,9 @@ def generate_hard_events(process: ProcessConfig, n_events: int, out_lhe: Path, *
         base_dir: directory that ``process.lhe_files`` are relative to.
         skip: with ``name: lhe``, events of the user's files to pass over first (so
             that shards can take consecutive slices).
+        bad_events: with ``name: lhe``, ``error`` (an unusable event stops the run) or
+            ``skip`` (it is left out and logged: the file then holds fewer events, one
+            per usable event of the slice ``skip .. skip + n_events - 1``).
 
     Returns:
         ``out_lhe``.
@@ -96,7 +103,8 @@ def generate_hard_events(process: ProcessConfig, n_events: int, out_lhe: Path, *
     if n_events < 0 or skip < 0:
         raise ValueError(f"process {process.name!r}: n_events and skip must be >= 0, got {n_events}, {skip}")
     if process.name == "lhe":
-        return _copy_user_lhe(process, n_events, out_lhe, sqrt_s=sqrt_s, base_dir=Path(base_dir), skip=skip)
+        return _copy_user_lhe(process, n_events, out_lhe, sqrt_s=sqrt_s, base_dir=Path(base_dir), skip=skip,
+                              skip_bad=bad_events == "skip")
     where = f"process {process.name!r}"
     pythia = new_pythia(process_settings(process, sqrt_s=sqrt_s, base_settings=base_settings),
                         seed=derive_seed(seed, "hard", process.name), where=where)
@@ -123,7 +131,7 @@ def generate_hard_events(process: ProcessConfig, n_events: int, out_lhe: Path, *
 
 
 def _copy_user_lhe(process: ProcessConfig, n_events: int, out_lhe: Path, *, sqrt_s: float, base_dir: Path,
-                   skip: int) -> Path:
+                   skip: int, skip_bad: bool = False) -> Path:
     if not process.lhe_files:
         raise LHEError(f"process 'lhe' needs lhe_files (the LHE files to re-shower); none given")
     paths = [base_dir / name for name in process.lhe_files]
@@ -133,18 +141,22 @@ def _copy_user_lhe(process: ProcessConfig, n_events: int, out_lhe: Path, *, sqrt
             raise LHEError(f"{path}: beams {init.beam_ids} at sqrt(s) = {init.sqrt_s} GeV, expected "
                            f"{inits[0].beam_ids} at sqrt_s = {sqrt_s} GeV as configured")
     events: list[LHEEvent] = []
-    seen = 0
+    seen = bad = 0
     for path in paths:
-        for event in read_lhe_events(path):
+        for event in read_lhe_events(path, skip_bad=skip_bad):
             if seen >= skip:
-                event.event_number = len(events)
-                events.append(event)
+                if isinstance(event, BadLHEEvent):
+                    bad += 1
+                    log.warning("skipped (generation.bad_events = skip): %s", event)
+                else:
+                    event.event_number = len(events)
+                    events.append(event)
             seen += 1
-            if len(events) == n_events:
+            if len(events) + bad == n_events:
                 break
-        if len(events) == n_events:
+        if len(events) + bad == n_events:
             break
-    if len(events) < n_events:
+    if len(events) + bad < n_events:
         raise LHEError(f"{', '.join(map(str, paths))}: {seen} events in all, but events {skip}..{skip + n_events - 1} "
                        f"were asked for (process 'lhe', events = {process.events})")
     processes = [row for init in inits for row in init.processes]

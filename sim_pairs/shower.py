@@ -173,7 +173,8 @@ def _check_views(views: Mapping[str, ViewConfig]) -> None:
 
 def shower_views(views: Mapping[str, ViewConfig], lhe_path: Path, *, sqrt_s: float, seed: int, mpi: bool = True,
                  base_settings: Sequence[str] = (), base_dir: Path = Path("."), n_events: int | None = None,
-                 hepmc_event_offset: int = 0) -> Iterator[tuple[int, dict[str, ShoweredEvent | None]]]:
+                 hepmc_event_offset: int = 0, bad_events: str = "error",
+                 skipped: list[str] | None = None) -> Iterator[tuple[int, dict[str, ShoweredEvent | None]]]:
     """Shower every hard event of an LHE file under every view.
 
     Args:
@@ -189,6 +190,9 @@ def shower_views(views: Mapping[str, ViewConfig], lhe_path: Path, *, sqrt_s: flo
         hepmc_event_offset: position of this LHE file's first event in the LHE file
             the HepMC views were made from (a shard cut from a user's LHE files at
             event k passes k), added to the HepMC event numbers looked up.
+        bad_events: ``error`` or ``skip`` for unusable HepMC events (see
+            :class:`~sim_pairs.hepmc.HepMCView`).
+        skipped: a list that receives one message per HepMC event skipped.
 
     Yields:
         ``(event_number, {view name: ShoweredEvent, or None where that view failed
@@ -214,7 +218,8 @@ def shower_views(views: Mapping[str, ViewConfig], lhe_path: Path, *, sqrt_s: flo
         for name, view in views.items():
             if view.hepmc:
                 hepmc_views[name] = HepMCView(Path(base_dir) / view.hepmc, view=name,
-                                              first_event_number=view.hepmc_first_event + hepmc_event_offset)
+                                              first_event_number=view.hepmc_first_event + hepmc_event_offset,
+                                              bad_events=bad_events)
             elif view.rehadronize:
                 settings = view_settings(name, views, mpi=mpi, base_settings=base_settings)
                 rehad_views[name] = _RehadronizeView(name, settings, derive_seed(seed, name, "rehadronize"))
@@ -226,6 +231,8 @@ def shower_views(views: Mapping[str, ViewConfig], lhe_path: Path, *, sqrt_s: flo
     finally:
         for reader in hepmc_views.values():
             reader.close()
+            if skipped is not None:
+                skipped.extend(reader.skipped)
 
 
 def _run(views, lhe_path, pythia_views, rehad_views, hepmc_views, n_events):

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sim_pairs.io import read_shard, shard_paths
+from sim_pairs.io import check_dataset, read_shard, shard_paths
 from sim_pairs.typed_config import to_mapping
 
 from rs3l import __version__
@@ -140,7 +140,8 @@ def _log_headlines(name: str, summary: dict) -> None:
         log.info("task %s, %s: %s by label fraction {%s}", name, tagger, label, values)
 
 
-def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str | Path, *, device: str = "auto") -> dict:
+def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str | Path, *, device: str = "auto",
+             allow_incomplete: bool = False) -> dict:
     """Evaluate a pre-trained backbone and write the report.
 
     Args:
@@ -149,6 +150,7 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
         model_dir: the pre-training output holding ``model.pt``.
         out_dir: where metrics.json, report.html, predictions/, plots/ and heads/ go.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        allow_incomplete: accept a dataset whose ``metadata.json`` says ``complete: false``.
 
     Returns:
         The metrics dict, also written to ``out_dir/metrics.json``.
@@ -157,6 +159,8 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
         EvaluationError / TaskError: a requested view or label missing from the dataset
             (naming it and the dataset path), or an unusable model directory.
     """
+    # metadata, completeness, mixed or unreadable shards: refused before anything is trained
+    check_dataset(data_dir, allow_incomplete=allow_incomplete)
     started = time.perf_counter()
     ecfg, contract = config.evaluate, config.data
     data_dir, model_dir, out_dir = Path(data_dir), Path(model_dir), Path(out_dir)

@@ -6,6 +6,11 @@
 plain mapping. The backbone is rebuilt from that stored ``model`` section when there
 is one (so evaluation always matches the trained architecture), else from the run
 config given here. A bare ``state_dict`` file is accepted too.
+
+The file is read with ``torch.load(weights_only=True)``
+(:func:`rs3l.train.checkpoint.load_weights_file`): model files are shared between
+people, and one carrying a pickled object other than tensors and plain types is
+refused with an error naming the file, without running it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import torch
 
 from rs3l.models.backbone import Backbone, build_backbone
 from rs3l.models.config import BackboneConfig
+from rs3l.train.checkpoint import CheckpointError, load_weights_file
 from sim_pairs.typed_config import from_mapping
 
 __all__ = ["load_pretrained_backbone", "PretrainedModelError"]
@@ -48,13 +54,17 @@ def load_pretrained_backbone(model_dir: str | Path, model_config: BackboneConfig
         (backbone on ``device`` in eval mode, the BackboneConfig it was built from).
 
     Raises:
-        PretrainedModelError: no ``model.pt``, no weights in it, or weights that do not
-            fit the architecture (the message lists the mismatched keys).
+        PretrainedModelError: no ``model.pt``, a damaged one, one holding objects other than
+            tensors and plain types (refused, never run), no weights in it, or weights that do
+            not fit the architecture (the message lists the mismatched keys).
     """
     path = Path(model_dir) / "model.pt"
     if not path.is_file():
         raise PretrainedModelError(f"{path}: pre-trained model not found (run `rs3l pretrain` into {model_dir} first)")
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        blob = load_weights_file(path, "cpu", what="pre-trained model")
+    except CheckpointError as error:
+        raise PretrainedModelError(str(error)) from None
     if not isinstance(blob, dict):
         raise PretrainedModelError(f"{path}: expected a mapping saved with torch.save, got {type(blob).__name__}")
     state = next((blob[k] for k in ("model", "backbone", "state_dict") if isinstance(blob.get(k), dict)), None)
@@ -72,7 +82,12 @@ def load_pretrained_backbone(model_dir: str | Path, model_config: BackboneConfig
         model_config = from_mapping(BackboneConfig, stored["model"], source=str(path), where="config.model")
         log.info("backbone architecture read from %s", path)
     backbone = build_backbone(model_config, input_dims)
-    missing, unexpected = backbone.load_state_dict(_strip(state), strict=False)
+    try:
+        missing, unexpected = backbone.load_state_dict(_strip(state), strict=False)
+    except (RuntimeError, TypeError, AttributeError) as error:  # shapes differ, or values that are not tensors
+        first = str(error).strip().splitlines()
+        raise PretrainedModelError(f"{path}: the weights do not fit the backbone built from the config "
+                                   f"({' '.join(first[:2])[:300]})") from None
     if missing or unexpected:
         raise PretrainedModelError(
             f"{path}: the weights do not fit the backbone built from the config; missing keys {missing[:8]}, "

@@ -24,9 +24,12 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
+from sim_pairs.io import check_dataset
+
 from ..device import resolve_device
 from ..losses.nt_xent import NTXentLoss
 from ..losses.vicreg import VICRegLoss
+from ..threads import set_torch_threads
 from .checkpoint import load_checkpoint
 from .config import PretrainConfig
 from .distributed import cleanup_distributed, init_distributed
@@ -93,7 +96,7 @@ def _loss(cfg: PretrainConfig, distributed: bool) -> nn.Module:
 
 
 def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str = "auto", resume: bool = False,
-             progress: bool = True) -> Path:
+             progress: bool = True, allow_incomplete: bool = False) -> Path:
     """Pre-train the backbone contrastively and write ``out_dir/model.pt``.
 
     Args:
@@ -102,8 +105,14 @@ def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str =
         data_dir: a dataset written by ``rs3l generate``.
         out_dir: where weights, checkpoints, logs and diagnostics go.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
-        resume: continue from ``out_dir/checkpoint.pt`` if it exists.
+        resume: continue from ``out_dir/checkpoint.pt`` if it exists (``rs3l pretrain``
+            does unless given ``--restart``, so the same command resumes a stopped run).
         progress: show progress bars.
+        allow_incomplete: accept a dataset whose ``metadata.json`` says ``complete: false``.
+
+    Raises:
+        DatasetError: the dataset's metadata is missing, invalid or incomplete, or its
+            shards are mixed or unreadable (:func:`sim_pairs.io.check_dataset`).
 
     Returns:
         the path of ``out_dir/model.pt`` (the final, best-validation backbone weights).
@@ -113,6 +122,8 @@ def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str =
 
     cfg: PretrainConfig = config.pretrain
     data_dir, out_dir = Path(data_dir), Path(out_dir)
+    check_dataset(data_dir, allow_incomplete=allow_incomplete)
+    set_torch_threads(cfg.num_workers if cfg.num_workers is not None else config.data.num_workers)
     dev = resolve_device(device)
     started = not torch.distributed.is_initialized()
     info = init_distributed(dev)
@@ -134,8 +145,10 @@ def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str =
         trainer = Trainer(ContrastiveModel(backbone), contrastive_step(_loss(cfg, info.enabled), cfg.mode), cfg,
                           out_dir=out_dir, device=dev, config=run_config, progress=progress)
         if resume and trainer.checkpoint_path.is_file():
-            saved = load_checkpoint(trainer.checkpoint_path).get("config")
-            check_same_training_config(saved, run_config, trainer.checkpoint_path)
+            saved = load_checkpoint(trainer.checkpoint_path)
+            check_same_training_config(saved.get("config"), run_config, trainer.checkpoint_path)
+            log.info("resuming from %s after epoch %s (rs3l pretrain --restart starts again)",
+                     trainer.checkpoint_path, saved.get("epoch"))
         result = trainer.fit(train_loader, val_loader, resume=resume)
         model_path = out_dir / "model.pt"
         if info.is_main:

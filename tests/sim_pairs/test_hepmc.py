@@ -89,7 +89,7 @@ def test_truncated_hepmc_file_is_an_error(lhe_files):
     starts = [i for i, line in enumerate(lines) if line.startswith("E ")]
     (directory / "cut.hepmc").write_text("".join(lines[: starts[1] + 40]))  # event 1 cut after 40 lines
     views = {"nominal": ViewConfig(), "ext": ViewConfig(hepmc="cut.hepmc")}
-    with pytest.raises(HepMCError, match=r"cut\.hepmc: HepMC event after number 0: malformed or truncated"):
+    with pytest.raises(HepMCError, match=r"cut\.hepmc: HepMC event 1: .*\(truncated\)"):
         list(shower_views(views, lhe, sqrt_s=SQRT_S, seed=1, mpi=False, base_dir=directory))
 
 

@@ -10,13 +10,15 @@ from sim_pairs.lhe import LHEError, LHEEvent, LHEInit, count_lhe_events, read_lh
 
 def _event(number, rng):
     n = 4
-    return LHEEvent(
+    event = LHEEvent(
         event_number=number, process_id=111, weight=1.0, scale=rng.uniform(100, 900), alpha_qed=1 / 128.0,
         alpha_qcd=0.1183, pid=np.array([21, 2, 21, 2]), status=np.array([-1, -1, 1, 1]),
         mother1=np.array([0, 0, 1, 1]), mother2=np.array([0, 0, 2, 2]), col1=np.array([501, 502, 503, 502]),
         col2=np.array([503, 0, 501, 0]), px=np.r_[0.0, 0.0, rng.normal(0, 300, 2)],
-        py=np.r_[0.0, 0.0, rng.normal(0, 300, 2)], pz=rng.normal(0, 500, 4), e=rng.uniform(100, 1000, 4),
+        py=np.r_[0.0, 0.0, rng.normal(0, 300, 2)], pz=rng.normal(0, 500, 4), e=np.zeros(4),
         m=np.zeros(4), lifetime=np.zeros(4), spin=np.full(4, 9.0))
+    event.e = np.sqrt(event.px ** 2 + event.py ** 2 + event.pz ** 2) + rng.uniform(0, 10, 4)  # time-like
+    return event
 
 
 def _write(path, n=3, seed=0):
@@ -93,7 +95,7 @@ def test_missing_fields_and_bad_mother(tmp_path):
     lines = text.splitlines(keepends=True)
     lines[start + 4] = lines[start + 4].replace("21 1 1 2", "21 1 9 2", 1)
     path.write_text("".join(lines))
-    with pytest.raises(LHEError, match=r"event 0: mother index outside 0\.\.4"):
+    with pytest.raises(LHEError, match=r"event 0, particle 2 \(IDUP 21\): field MOTHUP\(1\) is 9, expected 0 \(none\) or a particle 1\.\.4"):
         list(read_lhe(path))
 
 
