@@ -4,17 +4,23 @@ Reading jets one row at a time from an awkward array costs tens of microseconds 
 field; flattening each jagged column once per shard and slicing numpy arrays makes
 per-jet access nearly free. Columns are checked by ``sim_pairs.io.read_shard``, so a
 shard missing a column the graph needs fails with the file and column named.
+
+Cells are stored as an index into the detector card of their replica (schema version
+2); ``cell_layer``, ``cell_eta`` and ``cell_phi`` are rebuilt here from ``cell_index``
+and the cards recorded in the dataset's ``metadata.json``, the same values the
+detector simulation computed (``sim_pairs.detector.cell_index.decode_cells``).
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
 
-from sim_pairs.io import read_shard, shard_columns
-from sim_pairs.schema import COLUMNS, N_CALO_LAYERS
+from sim_pairs.io import DatasetError, read_metadata, read_shard, shard_columns
+from sim_pairs.schema import COLUMNS, DERIVED_COLUMNS, N_CALO_LAYERS
 
 from .constituents import Constituents
 
@@ -35,6 +41,7 @@ INPUT_COLUMNS = {
 
 
 _OPTIONAL = {c.name for c in COLUMNS if c.optional}
+_DERIVED = {c.name for c in DERIVED_COLUMNS}
 
 
 class DetectorInputs:
@@ -60,12 +67,15 @@ class ShardArrays:
         have = shard_columns(self.path)
         self.absent = tuple(n for n in INPUT_COLUMNS[graph] if n in _OPTIONAL and n not in have)
         wanted = tuple(n for n in INPUT_COLUMNS[graph] if n not in self.absent)
-        array = read_shard(self.path, JET_COLUMNS + wanted)
+        derived = tuple(n for n in wanted if n in _DERIVED)
+        stored = tuple(n for n in wanted if n not in _DERIVED)
+        cells = ("cell_index", "detector_view") if derived else ()
+        array = read_shard(self.path, JET_COLUMNS + stored + cells)
         self.n_rows = len(array)
         self.jet = {name: ak.to_numpy(array[name]) if name not in ("view", "label") else ak.to_list(array[name]) for name in JET_COLUMNS}
         self._flat: dict[str, np.ndarray] = {}
         self._offsets: dict[str, np.ndarray] = {}
-        for name in wanted:
+        for name in stored:
             column = array[name]
             counts = ak.to_numpy(ak.num(column, axis=1))
             flat = ak.flatten(column, axis=1)
@@ -78,6 +88,37 @@ class ShardArrays:
                 flat = ak.to_numpy(flat)
             self._flat[name] = flat
             self._offsets[name] = np.concatenate([[0], np.cumsum(counts)])
+        if derived:
+            self._derive_cells(array, derived)
+
+    def _derive_cells(self, array: ak.Array, names: tuple[str, ...]) -> None:
+        """Cell positions from ``cell_index`` and each row's detector card."""
+        from sim_pairs.detector.cell_index import decode_cells
+
+        index = ak.to_numpy(ak.flatten(array["cell_index"], axis=1))
+        offsets = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(array["cell_index"], axis=1)))])
+        replicas, row_replica = np.unique(np.asarray(ak.to_list(array["detector_view"]), dtype=str), return_inverse=True)
+        replica_of_cell = np.repeat(row_replica.reshape(-1), np.diff(offsets))
+        cards = _cards(self.path.parent)
+        out = {name: np.empty(len(index), dtype=next(c.dtype for c in DERIVED_COLUMNS if c.name == name))
+               for name in names}
+        for code, replica in enumerate(replicas.tolist()):
+            mine = replica_of_cell == code
+            if not mine.any():
+                continue
+            card = cards.get(replica)
+            if card is None:
+                raise DatasetError(f"{self.path}: rows of detector_view {replica!r} have cells, but "
+                                   f"{self.path.parent / 'metadata.json'} field 'detector_cards' has no such replica "
+                                   f"(it has {', '.join(map(repr, cards)) or 'none'})")
+            try:
+                decoded = decode_cells(card, index[mine])
+            except ValueError as error:
+                raise DatasetError(f"{self.path}: column 'cell_index' of detector_view {replica!r}: {error}") from None
+            for name in names:
+                out[name][mine] = decoded[name]
+        for name in names:
+            self._flat[name], self._offsets[name] = out[name], offsets
 
     def __len__(self) -> int:
         return self.n_rows
@@ -113,3 +154,25 @@ class ShardArrays:
         if self.graph != "detector":
             raise ValueError(f"{self.path}: graph kind '{self.graph}' has no cells and tracks")
         return DetectorInputs(**{name: self.column(name, row) for name in INPUT_COLUMNS["detector"]})
+
+
+def _cards(directory: Path) -> dict:
+    """The detector card of each replica of a dataset, read once per version of its metadata.json."""
+    path = directory / "metadata.json"
+    try:
+        stamp = path.stat()
+    except OSError:
+        raise DatasetError(f"{path}: dataset metadata not found: the cell positions come from the detector cards "
+                           "recorded there") from None
+    return _cards_cached(str(directory), stamp.st_mtime_ns, stamp.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _cards_cached(directory: str, mtime_ns: int, size: int) -> dict:
+    from sim_pairs.detector.cell_index import CardRecordError, cards_from_metadata
+
+    path = Path(directory) / "metadata.json"
+    try:
+        return cards_from_metadata(read_metadata(directory), source=str(path))
+    except CardRecordError as error:
+        raise DatasetError(str(error)) from None

@@ -3,7 +3,7 @@
 Not a simulation: jets of a few hundred GeV whose constituents share the jet's pT
 with a steeply falling spectrum and spread around the axis with a width shrinking
 with pT; calorimeter cells on COCOA's (eta, phi) grids (256, 256, 128, 64, 64, 32
-divisions) collect the particles' energy (photons and electrons in the ECAL, hadrons
+divisions, stored as indices into the COCOA card) collect the particles' energy (photons and electrons in the ECAL, hadrons
 mostly in the HCAL); charged particles above 1 GeV give tracks whose extrapolated
 phi bends with charge / pT. Views of a group share the jet and differ by a
 per-view reshuffle of soft constituents, so pairs are similar but not identical.
@@ -11,11 +11,14 @@ per-view reshuffle of soft constituents, so pairs are similar but not identical.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from sim_pairs.detector import load_card
+from sim_pairs.detector.cell_index import card_record, encode_cells
 from sim_pairs.io import shard_name, write_metadata, write_shard
 from sim_pairs.schema import COLUMNS, LABELS, N_CALO_LAYERS
 
@@ -23,6 +26,12 @@ __all__ = ["synthetic_columns", "write_synthetic_dataset"]
 
 _GRID = (256, 256, 128, 64, 64, 32)
 _RADIUS_MM = (1500.0, 1600.0, 1800.0, 2000.0, 2300.0, 2700.0)
+@functools.lru_cache(maxsize=1)
+def _card():
+    """The COCOA card, loaded once (its grids are ``_GRID``)."""
+    return load_card("cocoa")
+
+
 _TYPES = ((22, 0, 0.35), (211, 1, 0.25), (-211, -1, 0.25), (130, 0, 0.1), (11, -1, 0.02), (-13, 1, 0.03))
 
 
@@ -65,16 +74,13 @@ def _detector(rng, p):
     cell_phi = (np.array([k[2] for k in keys]) + 0.5) * 2 * np.pi / n_div
     cell_phi = np.pi - np.mod(np.pi - cell_phi, 2 * np.pi)
     energy = np.array([cells[k] for k in keys]) * rng.normal(1.0, 0.05, len(keys))
-    radius = np.array([_RADIUS_MM[k[0]] for k in keys])
     charged = (p["charge"] != 0) & (p["pt"] > 1.0)
     pt, eta, phi, q = p["pt"][charged], p["eta"][charged], p["phi"][charged], p["charge"][charged].astype(np.float64)
     # bending in a 3.8 T field: dphi ~ 0.3 * B * r / (2 pT) with r in m
     bend = -q[:, None] * 0.3 * 3.8 * (np.array(_RADIUS_MM)[None, :] / 1000.0) / (2.0 * pt[:, None])
     phi_layer = np.pi - np.mod(np.pi - (phi[:, None] + bend), 2 * np.pi)
     return dict(
-        cell_layer=layer, cell_eta=cell_eta, cell_phi=cell_phi,
-        cell_x=radius * np.cos(cell_phi), cell_y=radius * np.sin(cell_phi), cell_z=radius * np.sinh(cell_eta),
-        cell_energy=energy,
+        cell_index=encode_cells(_card(), layer, cell_eta, cell_phi), cell_energy=energy,
         track_pt=pt * rng.normal(1.0, 0.01, len(pt)), track_eta=eta, track_phi=phi,
         track_charge=p["charge"][charged], track_d0=p["d0"][charged], track_z0=p["dz"][charged],
         track_eta_layer=np.repeat(eta[:, None], N_CALO_LAYERS, axis=1), track_phi_layer=phi_layer,
@@ -154,5 +160,8 @@ def write_synthetic_dataset(
             detector=detector, n_particles=n_particles,
         )  # fmt: skip
         write_shard(columns, directory / shard_name(s))
-    write_metadata(directory, {"generator": "graphs.synthetic", "views": list(views), "seed": seed})
+    # rows have detector_view '': their cells are indices into the COCOA card
+    cards = {"": card_record(_card())} if detector else {}
+    write_metadata(directory, {"generator": "graphs.synthetic", "views": list(views), "seed": seed,
+                               "detector_cards": cards})
     return directory

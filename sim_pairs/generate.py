@@ -214,7 +214,8 @@ def shard_counts(path: Path, shard: Shard) -> dict[str, Any]:
             "skipped_events": int(shard_attrs(path).get("skipped_events", 0))}
 
 
-def _metadata(config: GenerationConfig, versions: dict, digest: str, counts: list[dict] | None) -> dict:
+def _metadata(config: GenerationConfig, versions: dict, digest: str, counts: list[dict] | None,
+              base_dir: Path = Path(".")) -> dict:
     shards = plan_shards(config)
     return {
         "generator": "sim_pairs.generate",
@@ -227,11 +228,22 @@ def _metadata(config: GenerationConfig, versions: dict, digest: str, counts: lis
                   for name, view in config.views.items()},
         "view_pythia_settings": _pythia_settings(config),
         "row_views": row_views(config),
+        "detector_cards": _detector_cards(config, base_dir),
         "complete": counts is not None,
         "shards": {c["shard"]: c for c in counts} if counts is not None else {},
         "bad_events": config.bad_events,
         "skipped_events": sum(c.get("skipped_events", 0) for c in counts or []),
     }
+
+
+def _detector_cards(config: GenerationConfig, base_dir: Path) -> dict[str, dict]:
+    """Each replica's card, every key written out: shards store cells as indices into it."""
+    if config.detector is None:
+        return {}
+    from .detector import load_card
+    from .detector.cell_index import card_record
+
+    return {name: card_record(load_card(r.card, r.overrides, base_dir)) for name, r in config.detector.replicas.items()}
 
 
 def _pythia_settings(config: GenerationConfig) -> dict[str, list[str]]:
@@ -395,7 +407,7 @@ def _generate_locked(config: GenerationConfig, out: Path, base_dir: Path, *, sch
     versions = _versions()
     digest = config_hash(config, versions)
     _check_resume(out, digest)
-    write_metadata(out, _metadata(config, versions, digest, None))
+    write_metadata(out, _metadata(config, versions, digest, None, base_dir))
 
     shards = plan_shards(config)
     done = [s for s in shards if (out / s.name).exists()]
@@ -416,7 +428,7 @@ def _generate_locked(config: GenerationConfig, out: Path, base_dir: Path, *, sch
 
         logging.getLogger(__name__).warning("%d unusable input event(s) skipped (generation.bad_events = skip); "
                                             "counted in %s field 'skipped_events'", skipped, out / "metadata.json")
-    write_metadata(out, _metadata(config, versions, digest, counts))
+    write_metadata(out, _metadata(config, versions, digest, counts, base_dir))
     _warn_empty(config, counts)
     return out
 

@@ -121,8 +121,26 @@ def write_shard(columns: Mapping[str, Sequence | np.ndarray | ak.Array], path: s
     if attrs:
         array = ak.Array(array, attrs=dict(attrs))
     with atomic_path(path) as tmp:
-        ak.to_parquet(array, tmp, compression="zstd")
+        ak.to_parquet(array, tmp, **_parquet_options(array))
     return Path(path)
+
+
+#: zstd level of the shards: 9 gives 2-3% smaller files than the default 3 (measured on
+#: the quickstart's detector shards) and still writes at > 50 MB/s, far from Pythia's pace.
+ZSTD_LEVEL = 9
+
+
+def _parquet_options(array: ak.Array) -> dict:
+    """Encodings chosen for size (docs/generation.md#output, measured on the quickstart's shards).
+
+    Floats are byte-stream split (their exponent bytes then compress: cell energies
+    4.1 -> 3.8 KB per row, track positions per layer -40%); so is ``cell_index``, whose
+    high bytes repeat within a jet (1.9 KB per row with delta encoding, 1.7 with the
+    split); strings (view, label, process) are dictionary encoded.
+    """
+    split = {"cell_index.list.item": "BYTE_STREAM_SPLIT"} if "cell_index" in array.fields else {}
+    return {"compression": "zstd", "compression_level": ZSTD_LEVEL, "parquet_dictionary_encoding": True,
+            "parquet_byte_stream_split": True, "parquet_extra_options": {"column_encoding": split} if split else None}
 
 
 def _check_groups(names: set[str], path) -> set[str]:
@@ -175,6 +193,9 @@ def read_shard(path: str | Path, columns: Iterable[str] | None = None) -> ak.Arr
     except Exception as err:  # pyarrow raises several types for a damaged file
         raise DatasetError(f"{path}: not a readable Parquet file ({err})") from None
     fields = set(meta["form"].fields)
+    if "cell_x" in fields and "cell_index" not in fields:
+        raise DatasetError(f"{path}: column 'cell_index' missing and 'cell_x' present: a schema version 1 shard "
+                           f"(cell positions per cell); this rs3l reads version {SCHEMA_VERSION}, regenerate the dataset")
     _check_groups(fields, path)
     wanted = list(columns) if columns is not None else sorted(fields)
     missing = [c for c in wanted if c not in fields]
@@ -270,7 +291,10 @@ def read_metadata(directory: str | Path) -> dict:
         raise DatasetError(f"{path}: expected a JSON object (mapping), got {type(body).__name__}")
     version = body.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise DatasetError(f"{path}: field 'schema_version' is {version!r}, this rs3l reads version {SCHEMA_VERSION}")
+        hint = (": version 1 stored cell positions per cell, version 2 a cell index into the card; regenerate the "
+                "dataset (rs3l generate into a new directory)") if version == 1 else ""
+        raise DatasetError(f"{path}: field 'schema_version' is {version!r}, this rs3l reads version {SCHEMA_VERSION}"
+                           f"{hint}")
     return body
 
 

@@ -11,6 +11,9 @@ Column groups:
 * ``jet``: always present.
 * ``particles``: truth-level visible final-state constituents of the jet.
 * ``detector``: calorimeter cells kept by topo-clustering and reconstructed tracks.
+  A cell is stored as its index in the detector card (``cell_index``) and its energy;
+  the card is recorded in ``metadata.json`` and the positions (``DERIVED_COLUMNS``)
+  are rebuilt from it when the shard is read.
 * ``pflow``: particle-flow candidates (tracks + neutral clusters) built from the
   detector output, so particle graphs can be made at detector level.
 
@@ -26,11 +29,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "SCHEMA_VERSION", "Column", "COLUMNS", "GROUPS", "LABELS", "IMPORTED_LABELS", "ALL_LABELS", "N_CALO_LAYERS",
+    "SCHEMA_VERSION", "Column", "COLUMNS", "DERIVED_COLUMNS", "GROUPS", "LABELS", "IMPORTED_LABELS", "ALL_LABELS", "N_CALO_LAYERS",
     "columns_of", "markdown_table",
 ]
 
-SCHEMA_VERSION = 1
+#: 2: cells stored as an index into the detector card (``cell_index``), positions derived
+#: when read; 1 stored ``cell_layer``, ``cell_eta``, ``cell_phi``, ``cell_x/y/z`` per cell.
+SCHEMA_VERSION = 2
 
 #: Number of calorimeter layers (3 ECAL + 3 HCAL, COCOA's layout).
 N_CALO_LAYERS = 6
@@ -96,12 +101,8 @@ COLUMNS: tuple[Column, ...] = (
     _c("part_d0", "particles", "float32", True, "mm", "signed transverse impact parameter of the production vertex", optional=True),
     _c("part_dz", "particles", "float32", True, "mm", "longitudinal impact parameter of the production vertex", optional=True),
     # --- detector: cells (topo-clustered) and tracks, jagged
-    _c("cell_layer", "detector", "int8", True, "", "calorimeter layer 0-5 (ECAL 0-2, HCAL 3-5)"),
-    _c("cell_eta", "detector", "float32", True, "", "cell centre pseudorapidity"),
-    _c("cell_phi", "detector", "float32", True, "rad", "cell centre azimuth"),
-    _c("cell_x", "detector", "float32", True, "mm", "cell centre x"),
-    _c("cell_y", "detector", "float32", True, "mm", "cell centre y"),
-    _c("cell_z", "detector", "float32", True, "mm", "cell centre z"),
+    _c("cell_index", "detector", "int32", True, "", "cell in the replica's card (metadata.json 'detector_cards'): "
+       "offset of its layer + ieta * N + iphi; positions below are derived from it"),
     _c("cell_energy", "detector", "float32", True, "GeV", "calibrated cell energy (noise included)"),
     _c("track_pt", "detector", "float32", True, "GeV", "reconstructed track pT"),
     _c("track_eta", "detector", "float32", True, "", "track pseudorapidity at the vertex"),
@@ -124,6 +125,17 @@ COLUMNS: tuple[Column, ...] = (
 
 GROUPS = ("jet", "particles", "detector", "pflow")
 
+#: Columns not stored but rebuilt from ``cell_index`` and the card when a shard is read
+#: (``sim_pairs.detector.cell_index.decode_cells``; ``graphs.shard_reader`` provides them).
+DERIVED_COLUMNS: tuple[Column, ...] = (
+    _c("cell_layer", "detector", "int8", True, "", "calorimeter layer 0-5 (ECAL 0-2, HCAL 3-5)"),
+    _c("cell_eta", "detector", "float32", True, "", "cell centre pseudorapidity"),
+    _c("cell_phi", "detector", "float32", True, "rad", "cell centre azimuth"),
+    _c("cell_x", "detector", "float32", True, "mm", "cell centre x"),
+    _c("cell_y", "detector", "float32", True, "mm", "cell centre y"),
+    _c("cell_z", "detector", "float32", True, "mm", "cell centre z"),
+)
+
 
 def columns_of(group: str) -> tuple[Column, ...]:
     """The columns of one group, in schema order."""
@@ -139,6 +151,8 @@ def markdown_table() -> str:
         dtype = f"var * {c.dtype}" if c.jagged else c.dtype
         doc = f"{c.doc} (optional)" if c.optional else c.doc
         lines.append(f"| `{c.name}` | {c.group} | {dtype} | {c.unit} | {doc} |")
+    for c in DERIVED_COLUMNS:
+        lines.append(f"| `{c.name}` | {c.group}, derived | var * {c.dtype} | {c.unit} | {c.doc} (not stored: from `cell_index`) |")
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..event import Particles
 from .calorimeter import _deposit_args, _deposit_kernel
 from .card import DetectorCard
+from .cell_index import POSITION_COLUMNS
 from .cell_window import _window_bins, _workspace, window_capacity
 from .geometry import _wrap
 from .pflow import PFLOW_COLUMNS, _flow_args, _flow_kernel
@@ -26,8 +27,10 @@ __all__ = ["simulate_jet"]
 #: Extra dR beyond the cell window within which particles are simulated: a 1 GeV
 #: track turns by 0.3 rad on its way to the ECAL, a photon shower is < 0.05 wide.
 _BEND_ALLOWANCE = 0.5
-#: The columns :func:`simulate_jet` returns, in the order :func:`_simulate_kernel` makes them.
-_COLUMNS = ("cell_layer", "cell_eta", "cell_phi", "cell_x", "cell_y", "cell_z", "cell_energy",
+#: The columns :func:`_simulate_kernel` makes, in order: the cell index and energy the
+#: schema stores, then the cell positions it derives from the index (``POSITION_COLUMNS``),
+#: kept so that a test can check :func:`decode_cells` against the kernel.
+_COLUMNS = ("cell_index", "cell_energy", *POSITION_COLUMNS,
             "track_pt", "track_eta", "track_phi", "track_charge", "track_d0", "track_z0",
             "track_eta_layer", "track_phi_layer") + PFLOW_COLUMNS
 
@@ -39,6 +42,8 @@ def simulate_jet(
     radius: float,
     card: DetectorCard,
     rng: np.random.Generator,
+    *,
+    cell_positions: bool = False,
 ) -> dict[str, np.ndarray]:
     """Simulate the detector response to the particles around one jet.
 
@@ -55,12 +60,15 @@ def simulate_jet(
         radius: jet radius R.
         card: the detector card (:func:`sim_pairs.detector.load_card`).
         rng: randomness of this replica.
+        cell_positions: also return ``cell_layer``, ``cell_eta``, ``cell_phi``,
+            ``cell_x``, ``cell_y``, ``cell_z`` (not stored: they follow from
+            ``cell_index`` and the card, :func:`sim_pairs.detector.cell_index.decode_cells`).
 
     Returns:
         The ``detector`` and ``pflow`` columns of ``sim_pairs.schema`` for this jet:
-        ``cell_*`` (n_cells,), ``track_*`` (n_tracks,), ``track_eta_layer`` and
-        ``track_phi_layer`` (n_tracks, 6) (NaN where a track curls up before a
-        layer), ``pfc_*`` (n_candidates,), with the schema's dtypes.
+        ``cell_index``, ``cell_energy`` (n_cells,), ``track_*`` (n_tracks,),
+        ``track_eta_layer`` and ``track_phi_layer`` (n_tracks, 6) (NaN where a track
+        curls up before a layer), ``pfc_*`` (n_candidates,), with the schema's dtypes.
     """
     half_width = radius + card.window_margin
     px, py, pz, e, vx, vy, vz = (np.ascontiguousarray(a, np.float64)
@@ -80,7 +88,11 @@ def simulate_jet(
         # plain tuples: numba unpacks those into a call, not NamedTuples
         tuple(_track_args(card)), tuple(_deposit_args(card)), tuple(_topo_args(card)), tuple(_flow_args(card)),
     )
-    return dict(zip(_COLUMNS, columns))
+    out = dict(zip(_COLUMNS, columns))
+    if not cell_positions:
+        for name in POSITION_COLUMNS:
+            del out[name]
+    return out
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -115,14 +127,20 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
 
     # cells and tracks inside the jet, as float32 (the schema's dtypes); cell positions from the card's tables
     centres = topo_args[-1]
+    n_cells = topo_args[0]
+    first = np.zeros(n_cells.shape[0], dtype=np.int64)  # index of each layer's first cell (cell_index.py)
+    for l in range(1, n_cells.shape[0]):
+        first[l] = first[l - 1] + n_cells[l - 1] * n_cells[l - 1]
     cells = np.nonzero(_in_cone(c_eta, c_phi, jet_eta, jet_phi, radius))[0]
     n_c = cells.shape[0]
+    cell_index = np.empty(n_c, dtype=np.int32)
     cell_layer = np.empty(n_c, dtype=np.int8)
     cell_f32 = np.empty((6, n_c), dtype=np.float32)  # eta, phi, x, y, z, energy
     for j in range(n_c):
         i = cells[j]
         l = c_layer[i]
         rho = centres[2, l, c_ieta[i]]
+        cell_index[j] = first[l] + c_ieta[i] * n_cells[l] + c_iphi[i]
         cell_layer[j] = l
         cell_f32[0, j] = c_eta[i]
         cell_f32[1, j] = c_phi[i]
@@ -132,7 +150,7 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
         cell_f32[5, j] = c_e[i]
     tracks = np.nonzero(_in_cone(t_eta, t_phi, jet_eta, jet_phi, radius))[0]
     f32 = np.float32
-    return (cell_layer, cell_f32[0], cell_f32[1], cell_f32[2], cell_f32[3], cell_f32[4], cell_f32[5],
+    return (cell_index, cell_f32[5], cell_layer, cell_f32[0], cell_f32[1], cell_f32[2], cell_f32[3], cell_f32[4],
             t_pt[tracks].astype(f32), t_eta[tracks].astype(f32), t_phi[tracks].astype(f32), t_charge[tracks],
             t_d0[tracks].astype(f32), t_z0[tracks].astype(f32),
             t_eta_layer[tracks].astype(f32), t_phi_layer[tracks].astype(f32), *pfc)

@@ -91,3 +91,32 @@ def test_metadata_version_checked(tmp_path):
     (tmp_path / "metadata.json").write_text('{"schema_version": 99}')
     with pytest.raises(DatasetError, match="schema_version"):
         read_metadata(tmp_path)
+
+
+def test_version_1_datasets_are_refused_with_a_message_to_regenerate(tmp_path):
+    # a version 1 shard stored cell positions per cell and no cell index
+    rows = _rows(groups=("jet",))
+    rows.update({name: [[0.5], [1.0], [2.0]] for name in ("cell_layer", "cell_eta", "cell_phi", "cell_x", "cell_y",
+                                                          "cell_z", "cell_energy")})
+    ak.to_parquet(ak.zip({k: ak.Array(v) for k, v in rows.items()}, depth_limit=1), tmp_path / "shard-00000.parquet")
+    with pytest.raises(DatasetError, match=r"shard-00000.parquet: column 'cell_index' missing .* version 1 .* regenerate"):
+        read_shard(tmp_path / "shard-00000.parquet", ["jet_pt"])
+    (tmp_path / "metadata.json").write_text('{"schema_version": 1}')
+    with pytest.raises(DatasetError, match=r"metadata.json: field 'schema_version' is 1.*regenerate the dataset"):
+        read_metadata(tmp_path)
+
+
+def test_detector_columns_round_trip_with_size_encodings(tmp_path):
+    import pyarrow.parquet as pq
+
+    rows = _rows(groups=("jet", "detector"), seed=3)
+    rows["cell_index"] = [np.arange(s, dtype=np.int32) * 7919 for s in map(len, rows["cell_energy"])]
+    path = write_shard(rows, tmp_path / "shard-00000.parquet")
+    back = read_shard(path)
+    for name in ("cell_index", "cell_energy", "track_pt"):
+        np.testing.assert_array_equal(ak.to_numpy(ak.flatten(back[name])), np.concatenate(rows[name]))
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema.split(".")[0]: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert "BYTE_STREAM_SPLIT" in encodings["cell_index"] and "BYTE_STREAM_SPLIT" in encodings["cell_energy"]
+    assert "RLE_DICTIONARY" in encodings["view"]
+    assert meta.column(0).compression == "ZSTD"

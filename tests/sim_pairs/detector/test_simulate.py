@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from sim_pairs.detector import load_card, simulate_jet
+from sim_pairs.detector.cell_index import cell_index, decode_cells
 from sim_pairs.event import Particles
 from sim_pairs.schema import columns_of
 
@@ -39,7 +40,7 @@ def test_single_particle_response_and_resolution_match_the_card(pid, energy):
     response, noise_var = np.empty(n), np.empty(n)
     for i in range(n):
         eta, phi = rng.uniform(-1.2, 1.2), rng.uniform(-np.pi, np.pi)
-        out = simulate_jet(_particles([(pid, energy, eta, phi)]), eta, phi, 0.4, card, rng)
+        out = simulate_jet(_particles([(pid, energy, eta, phi)]), eta, phi, 0.4, card, rng, cell_positions=True)
         response[i] = out["cell_energy"].sum() / energy
         noise_var[i] = (sigmas[out["cell_layer"]] ** 2).sum()
     # the card's sampling terms, plus the noise of the cells the clustering kept
@@ -58,9 +59,10 @@ def test_output_has_every_detector_and_pflow_column_with_schema_dtypes():
     n_tracks = len(out["track_pt"])
     assert n_tracks > 0 and out["track_eta_layer"].shape == (n_tracks, 6) == out["track_phi_layer"].shape
     assert len(out["cell_energy"]) > 20 and len(out["pfc_energy"]) > 0
-    assert set(np.unique(out["cell_layer"])) <= set(range(6))
+    cells = decode_cells(card, out["cell_index"])
+    assert set(np.unique(cells["cell_layer"])) <= set(range(6))
     # everything returned lies inside the jet
-    dr = np.hypot(out["cell_eta"] - 0.5, (out["cell_phi"] - 1.0 + np.pi) % (2 * np.pi) - np.pi)
+    dr = np.hypot(cells["cell_eta"] - 0.5, (cells["cell_phi"] - 1.0 + np.pi) % (2 * np.pi) - np.pi)
     assert dr.max() < 0.8
 
 
@@ -97,7 +99,8 @@ def test_noise_only_jet_and_neutrinos_leave_only_noise_clusters():
 
 def test_endcap_jets_use_the_endcap_discs():
     card = load_card("cocoa")
-    out = simulate_jet(_particles([(22, 100.0, 2.2, 0.3)]), 2.2, 0.3, 0.4, card, np.random.default_rng(6))
+    out = simulate_jet(_particles([(22, 100.0, 2.2, 0.3)]), 2.2, 0.3, 0.4, card, np.random.default_rng(6),
+                       cell_positions=True)
     z_mid = {l: card.layers[l].z_mid for l in range(6)}
     np.testing.assert_allclose(np.abs(out["cell_z"]), [z_mid[l] for l in out["cell_layer"]], rtol=1e-6)
 
@@ -126,6 +129,7 @@ def _stage_by_stage(final, jet_eta, jet_phi, radius, card, rng):
                         cells.n_clusters, jet_eta, jet_phi, radius)
     c_in = _in_cone(cells.eta, cells.phi, jet_eta, jet_phi, radius)
     t_in = _in_cone(tracks.eta, tracks.phi, jet_eta, jet_phi, radius)
+    out["cell_index"] = cell_index(card, cells.layer[c_in], cells.ieta[c_in], cells.iphi[c_in])
     out["cell_layer"] = cells.layer[c_in].astype(np.int8)
     for name in ("eta", "phi", "x", "y", "z", "energy"):
         out[f"cell_{name}"] = getattr(cells, name)[c_in].astype(np.float32)
@@ -144,7 +148,7 @@ def test_fused_kernel_gives_the_bytes_of_the_stage_functions(card_name):
         # displaced vertices and a far particle: z0 and the near-jet selection matter
         final.vz[:10] = event_rng.normal(0, 20, 10)
         final.pz[-1] *= 40.0
-        fused = simulate_jet(final, 0.5, 1.0, 0.8, card, np.random.default_rng(seed))
+        fused = simulate_jet(final, 0.5, 1.0, 0.8, card, np.random.default_rng(seed), cell_positions=True)
         reference = _stage_by_stage(final, 0.5, 1.0, 0.8, card, np.random.default_rng(seed))
         assert sorted(fused) == sorted(reference)
         for name in fused:
