@@ -11,7 +11,12 @@ from the same LHE file.
 Each Pythia view has its own Pythia instance, fed the parsed LHE events in memory
 (an ``LHAup`` subclass, ``Beams:frameType = 5``), so that if Pythia retries an
 event internally it retries the same partons and the views never drift apart.
-Each gets the seed ``derive_seed(seed, view name)``.
+Each gets the seed ``derive_seed(seed, view name)``. Views that hadronise their own
+showers run ``_BATCH`` events per ``Pythia.nextBatch`` call and read the final states
+in bulk (:mod:`sim_pairs.pythia_batch`); a check that each batch took exactly its
+events from the ``LHAup`` keeps the views aligned. Rehadronisation sources and
+their rehadronised copies go event by event (the parton-level event is handed
+between two Pythia instances) and are read one particle attribute at a time.
 
 Settings of a view, in the order they are applied: the in-memory LHE input,
 ``base_settings``, the view's ``tune`` (``Tune:pp`` resets parameters, so it
@@ -32,6 +37,7 @@ from .config import ViewConfig
 from .event import HardRecord, Particles, ShoweredEvent
 from .hepmc import HepMCView
 from .lhe import LHEEvent, LHEInit, read_lhe_events, read_lhe_init
+from .pythia_batch import batch_final_states
 from .pythia_settings import PythiaSettingError, derive_seed, import_pythia, init_pythia, new_pythia
 from .tunes import tune_settings
 
@@ -56,10 +62,11 @@ def final_state_particles(event) -> Particles:
     """All final-state particles of a Pythia ``Event``, neutrinos included.
 
     Production vertices are Pythia's (mm): decay products of B hadrons carry
-    their displaced vertex. pythia8mc 8.317 has no bulk (numpy) accessor for the
-    event record, so this makes one pass per attribute with ``map`` over the
-    unbound methods (the fastest pure-Python route measured): about 1.5-2.5 ms for
-    an event of 1500 entries with MPI, 15-25% of Pythia's own time.
+    their displaced vertex. For an ``Event`` already in memory (rehadronisation)
+    pythia8mc has no bulk accessor, so this makes one pass per attribute with
+    ``map`` over the unbound methods (the fastest pure-Python route measured): about
+    1.5-2.5 ms for an event of 1500 entries with MPI, 15-25% of Pythia's own time.
+    Views showering their own events use :func:`sim_pairs.pythia_batch.batch_final_states`.
     """
     import_pythia()
     from pythia8mc import Particle as P
@@ -84,12 +91,22 @@ def _memory_lha_class():
     pythia8mc = import_pythia()
 
     class MemoryLHA(pythia8mc.LHAup):
-        """Hands Pythia one parsed LHE event at a time (the same one on every retry)."""
+        """Hands Pythia the queued LHE events in order, one per ``setEvent``.
+
+        ``served`` counts the events handed over, so a caller can check that Pythia
+        asked once per event; with ``repeat_last`` a further request gets the last
+        event again (an internal retry of one event by ``next``).
+        """
 
         def __init__(self, init: LHEInit):
             super().__init__()
             self.lhe_init = init
-            self.current: LHEEvent | None = None
+            self.queue: Sequence[LHEEvent] = ()
+            self.served = 0
+            self.repeat_last = False
+
+        def serve(self, events: Sequence[LHEEvent], *, repeat_last: bool) -> None:
+            self.queue, self.served, self.repeat_last = events, 0, repeat_last
 
         def setInit(self) -> bool:
             init = self.lhe_init
@@ -101,8 +118,12 @@ def _memory_lha_class():
             return True
 
         def setEvent(self, idProcIn: int = 0) -> bool:
-            ev = self.current
-            if ev is None:
+            if self.served < len(self.queue):
+                ev = self.queue[self.served]
+                self.served += 1
+            elif self.repeat_last and self.queue:
+                ev = self.queue[-1]
+            else:
                 return False
             self.setProcess(int(ev.process_id), float(ev.weight), float(ev.scale), float(ev.alpha_qed),
                             float(ev.alpha_qcd))
@@ -126,10 +147,20 @@ class _PythiaView:
         self.pythia.setLHAupPtr(self.lha)
         init_pythia(self.pythia, where=where)
         self.hadronize_later = hadronize_later
+        self.name = name
 
     def shower(self, event: LHEEvent) -> bool:
-        self.lha.current = event
+        self.lha.serve([event], repeat_last=True)
         return self.pythia.next()
+
+    def shower_batch(self, events: Sequence[LHEEvent]) -> list[Particles | None]:
+        """Shower and hadronise ``events``; their final states (None where Pythia failed)."""
+        self.lha.serve(events, repeat_last=False)
+        batch = self.pythia.nextBatch(len(events), "none")
+        if self.lha.served != len(events):
+            raise RuntimeError(f"view {self.name!r}: Pythia took {self.lha.served} hard events for a batch of "
+                               f"{len(events)}; the views would drift apart")
+        return batch_final_states(batch, self.pythia.particleData)
 
 
 class _RehadronizeView:
@@ -235,29 +266,52 @@ def shower_views(views: Mapping[str, ViewConfig], lhe_path: Path, *, sqrt_s: flo
                 skipped.extend(reader.skipped)
 
 
-def _run(views, lhe_path, pythia_views, rehad_views, hepmc_views, n_events):
+#: Hard events per ``nextBatch`` call: the call's fixed cost (~1 ms, building the
+#: awkward array) is then negligible, and a batch of MPI events holds ~20 MB per view.
+_BATCH = 64
+
+
+def _chunks(lhe_path, n_events):
+    chunk = []
     for event in read_lhe_events(lhe_path):
         if n_events is not None and event.event_number >= n_events:
-            return
-        hard = event.hard_record()
-        out: dict[str, ShoweredEvent | None] = {}
-        parton_level = {}
-        for name, runner in pythia_views.items():
-            ok = runner.shower(event)
-            if ok and runner.hadronize_later:
-                parton_level[name] = runner.pythia.event  # hadronised below, after the copies are taken
-            if ok and not runner.hadronize_later:
-                out[name] = ShoweredEvent(event.event_number, hard, final_state_particles(runner.pythia.event))
-            elif not ok:
-                out[name] = None
-        for name, runner in rehad_views.items():
-            source = parton_level.get(views[name].rehadronize)
-            ok = source is not None and runner.hadronize(source)
-            out[name] = ShoweredEvent(event.event_number, hard, final_state_particles(runner.pythia.event)) if ok else None
-        for name in parton_level:
-            runner = pythia_views[name]
-            ok = _hadronize(runner.pythia)
-            out[name] = ShoweredEvent(event.event_number, hard, final_state_particles(runner.pythia.event)) if ok else None
-        for name, reader in hepmc_views.items():
-            out[name] = reader.showered_event(event.event_number, hard)
-        yield event.event_number, {name: out[name] for name in views}
+            break
+        chunk.append(event)
+        if len(chunk) == _BATCH:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _run(views, lhe_path, pythia_views, rehad_views, hepmc_views, n_events):
+    # Each Pythia instance has its own random stream, so showering a batch of events
+    # in one view before the next view gives every view the events it would get event
+    # by event.
+    for chunk in _chunks(lhe_path, n_events):
+        batched = {name: runner.shower_batch(chunk) for name, runner in pythia_views.items()
+                   if not runner.hadronize_later}
+        for k, event in enumerate(chunk):
+            hard = event.hard_record()
+            out: dict[str, ShoweredEvent | None] = {}
+            for name, finals in batched.items():
+                out[name] = ShoweredEvent(event.event_number, hard, finals[k]) if finals[k] is not None else None
+            parton_level = {}
+            for name, runner in pythia_views.items():
+                if not runner.hadronize_later:
+                    continue
+                if runner.shower(event):
+                    parton_level[name] = runner.pythia.event  # hadronised below, after the copies are taken
+                else:
+                    out[name] = None
+            for name, runner in rehad_views.items():
+                source = parton_level.get(views[name].rehadronize)
+                ok = source is not None and runner.hadronize(source)
+                out[name] = ShoweredEvent(event.event_number, hard, final_state_particles(runner.pythia.event)) if ok else None
+            for name in parton_level:
+                runner = pythia_views[name]
+                ok = _hadronize(runner.pythia)
+                out[name] = ShoweredEvent(event.event_number, hard, final_state_particles(runner.pythia.event)) if ok else None
+            for name, reader in hepmc_views.items():
+                out[name] = reader.showered_event(event.event_number, hard)
+            yield event.event_number, {name: out[name] for name in views}

@@ -1,0 +1,40 @@
+"""Tests for sim_pairs/pythia_batch.py: a batch read gives the bytes of the per-particle read."""
+
+import numpy as np
+import pytest
+
+from sim_pairs.config import ProcessConfig, ViewConfig
+from sim_pairs.lhe import read_lhe_events, read_lhe_init
+from sim_pairs.processes import generate_hard_events
+from sim_pairs.shower import _PythiaView, final_state_particles, view_settings
+
+
+@pytest.fixture(scope="module")
+def qcd_lhe(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lhe") / "qcd.lhe.gz"
+    return generate_hard_events(ProcessConfig(name="qcd", pthat_min=450.0), 12, path, sqrt_s=13000.0, seed=2)
+
+
+@pytest.mark.parametrize("settings", [[], ["Fragmentation:model = 1"]])
+def test_batch_gives_the_bytes_of_an_event_by_event_read_with_mpi(qcd_lhe, settings):
+    # the reference: the same seed, next() per event, read one particle attribute at a time
+    init, events = read_lhe_init(qcd_lhe), list(read_lhe_events(qcd_lhe))
+    views = {"v": ViewConfig(settings=settings)}
+    one_by_one = _PythiaView("v", view_settings("v", views, mpi=True), 9, init, hadronize_later=False)
+    batched = _PythiaView("v", view_settings("v", views, mpi=True), 9, init, hadronize_later=False)
+    reference = [final_state_particles(one_by_one.pythia.event) if one_by_one.shower(e) else None for e in events]
+    got = batched.shower_batch(events[:5]) + batched.shower_batch(events[5:])
+    assert len(got) == len(reference) and all(r is not None for r in reference)
+    for ref, particles in zip(reference, got):
+        assert len(particles) > 50  # whole events, MPI on
+        for field in ("px", "py", "pz", "e", "pid", "charge", "vx", "vy", "vz"):
+            a, b = getattr(ref, field), getattr(particles, field)
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), field
+    assert any((np.hypot(p.vx, p.vy) > 0.01).any() for p in got)  # displaced vertices come through
+
+
+def test_a_batch_takes_exactly_its_events(qcd_lhe):
+    init, events = read_lhe_init(qcd_lhe), list(read_lhe_events(qcd_lhe))[:3]
+    runner = _PythiaView("v", ["PartonLevel:MPI = off"], 1, init, hadronize_later=False)
+    runner.shower_batch(events)
+    assert runner.lha.served == 3
