@@ -1,36 +1,44 @@
-"""Generation speed: jet pairs per core-second and rs3l's overhead over bare Pythia.
+"""Generation speed: rs3l's chain against bare Pythia, and the speed-up on Dask workers.
 
-For each process (qcd, hbb, wqq, zqq, ttbar) with MPI on and off: N hard events
-(13 TeV, pT-hat > 450 GeV) are written to an LHE file once; then
+**Per process** (``--processes``, MPI on and off): N hard events (13 TeV, pT-hat >
+450 GeV) are written to an LHE file once; then, ``--repeats`` times, alternately,
 
 * **bare Pythia** (the reference): for each of the two views ``nominal`` and
   ``seed``, a Pythia instance reads the same LHE file (``Beams:frameType = 4``) with
   the same settings and runs ``next()`` over all events, nothing else;
-* **rs3l**: ``sim_pairs.shower.shower_views`` (the same two showers plus the copy of
-  the final state into numpy), then ``sim_pairs.groups.assemble_groups`` (anti-kt,
-  soft drop, matching, columns) and ``sim_pairs.io.write_shard``.
+* **rs3l**: ``sim_pairs.shower.shower_views`` (the same two showers, fed from memory,
+  final states read in bulk), then ``sim_pairs.groups.assemble_groups`` (anti-kt, soft
+  drop, matching, columns) and ``sim_pairs.io.write_shard``.
 
-Columns: events/s of bare Pythia per view; the time of jets + matching + columns +
-writing over the bare Pythia time of both views (the aim is <= 10% with MPI on); the
-whole rs3l time over bare Pythia; and jet pairs (groups with both views) per
-core-second of the whole rs3l chain. Times are CPU seconds of this process
-(``time.process_time``), so other load on the machine does not inflate them;
-Pythia's init and the one-off loading of numba and fastjet are not counted.
+Times are CPU seconds of this process (``time.process_time``), so other load on the
+machine inflates them less than wall time; Pythia's construction and ``init()``
+are left out of both (in rs3l by timing ``new_pythia`` and ``init_pythia`` and
+subtracting), and a warm-up run loads numba's and fastjet's code first. The table
+gives the median over the repeats of each ratio, with the range.
 
-    python benchmarks/bench_generate.py              # 200 events per row, about 2 minutes
-    python benchmarks/bench_generate.py --quick      # 50 events
-    python benchmarks/bench_generate.py --events 500 --processes hbb ttbar
+**Dask** (``--dask``): ``sim_pairs.generate.generate`` on a ``LocalCluster`` started
+beforehand with 1, 2 and all cores' worker processes (one thread each), passed by
+scheduler address as on a real cluster; hard events per wall-clock second and the
+speed-up over one worker (the aim is >= 0.9 x workers). Cluster start-up is not
+timed; each worker imports the generation modules before the clock starts.
+
+    python benchmarks/bench_generate.py                      # qcd and hbb, 200 events, 3 repeats, Dask
+    python benchmarks/bench_generate.py --quick              # 60 events, 3 repeats, smaller Dask run
+    python benchmarks/bench_generate.py --processes qcd hbb wqq zqq ttbar --repeats 5 --no-dask
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from sim_pairs.config import JetConfig, ProcessConfig, ViewConfig
+import sim_pairs.shower as shower_module
+from sim_pairs.config import GenerationConfig, JetConfig, ProcessConfig, ViewConfig
 from sim_pairs.groups import assemble_groups
 from sim_pairs.io import write_shard
 from sim_pairs.matching import PROCESS_LABELS
@@ -43,7 +51,7 @@ VIEWS = {"nominal": ViewConfig(), "seed": ViewConfig()}
 
 
 def bare_pythia(lhe: Path, n_events: int, *, mpi: bool, seed: int) -> float:
-    """Seconds for plain Pythia to shower and hadronise the LHE file under every view."""
+    """CPU seconds for plain Pythia to shower and hadronise the LHE file under every view (init excluded)."""
     total = 0.0
     for name in VIEWS:
         settings = ["Beams:frameType = 4", f"Beams:LHEF = {lhe}"] + view_settings(name, VIEWS, mpi=mpi)
@@ -61,59 +69,135 @@ def bare_pythia(lhe: Path, n_events: int, *, mpi: bool, seed: int) -> float:
     return total
 
 
+class _SetupClock:
+    """Counts the CPU time rs3l spends constructing and initialising Pythia (left out, as for bare Pythia)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def wrap(self, function):
+        def timed(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds += time.process_time() - start
+        return timed
+
+    def __enter__(self):
+        self._saved = shower_module.new_pythia, shower_module.init_pythia
+        shower_module.new_pythia, shower_module.init_pythia = self.wrap(new_pythia), self.wrap(init_pythia)
+        return self
+
+    def __exit__(self, *exc):
+        shower_module.new_pythia, shower_module.init_pythia = self._saved
+
+
 def rs3l_chain(lhe: Path, process: str, out: Path, *, mpi: bool, seed: int, jets: JetConfig) -> dict[str, float]:
-    """Seconds of the rs3l showering and of the rs3l-only part, and the number of pairs."""
-    start = time.process_time()
-    # Pythia init is outside the timed loop of bare_pythia too: the generator is created lazily.
-    iterator = shower_views(VIEWS, lhe, sqrt_s=SQRT_S, seed=seed, mpi=mpi)
-    first = next(iterator)
-    shower_start = time.process_time()
-    events = [first] + list(iterator)
-    shower = time.process_time() - shower_start
-    init = shower_start - start
-    # Warm-up outside the clock: numba loads its compiled soft-drop kernel once per process.
-    assemble_groups(process, events[:2], views=list(VIEWS), jets=jets, shard=0, labels=PROCESS_LABELS[process])
+    """CPU seconds of rs3l's showering (init excluded) and of its own work, and the number of pairs."""
+    with _SetupClock() as setup:
+        start = time.process_time()
+        events = list(shower_views(VIEWS, lhe, sqrt_s=SQRT_S, seed=seed, mpi=mpi))
+        shower = time.process_time() - start - setup.seconds
     mine_start = time.process_time()
     columns, stats = assemble_groups(process, events, views=list(VIEWS), jets=jets, shard=0,
                                      labels=PROCESS_LABELS[process])
     write_shard(columns, out / "shard-00000.parquet")
-    mine = time.process_time() - mine_start
-    return {"shower": shower, "init_and_first": init, "mine": mine, "pairs": stats.groups}
+    return {"shower": shower, "mine": time.process_time() - mine_start, "pairs": stats.groups}
+
+
+def _median_range(values: list[float], fmt: str) -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
+
+
+def chain_table(processes, n_events: int, repeats: int, seed: int) -> None:
+    jets = JetConfig()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for process in processes:
+            lhe = generate_hard_events(ProcessConfig(name=process, events=n_events, pthat_min=450.0), n_events,
+                                       tmp / f"{process}.lhe", sqrt_s=SQRT_S, seed=seed)
+            if not rows:  # warm-up: numba's soft drop, fastjet, Parquet writing
+                rs3l_chain(lhe, process, tmp, mpi=False, seed=seed, jets=jets)
+            for mpi in (True, False):
+                bare, total, mine, rate = [], [], [], []
+                for _ in range(repeats):
+                    b = bare_pythia(lhe, n_events, mpi=mpi, seed=seed)
+                    chain = rs3l_chain(lhe, process, tmp, mpi=mpi, seed=seed, jets=jets)
+                    full = chain["shower"] + chain["mine"]
+                    bare.append(b)
+                    total.append(full / b)
+                    mine.append(chain["mine"] / b)
+                    rate.append(chain["pairs"] / full)
+                rows.append((process, "on" if mpi else "off", n_events, [len(VIEWS) * n_events / b for b in bare],
+                             mine, total, chain["pairs"], rate))
+                print(f"  {process} MPI {'on' if mpi else 'off'}: done", file=sys.stderr, flush=True)
+
+    print(f"\nrs3l generation vs bare Pythia 8 (views nominal + seed, 13 TeV, pT-hat > 450 GeV, anti-kt R = "
+          f"{jets.radius}, jet pT > {jets.pt_min} GeV), one core, median (min-max) of {repeats} runs\n")
+    print("| process | MPI | events | bare Pythia showers/s | rs3l jets+match+write / bare | rs3l total / bare | "
+          "jet pairs | jet pairs per core-s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for process, mpi, n, rate, overhead, total, pairs, pair_rate in rows:
+        print(f"| {process} | {mpi} | {n} | {_median_range(rate, '.0f')} | {_median_range(overhead, '.3f')} | "
+              f"{_median_range(total, '.3f')} | {pairs} | {_median_range(pair_rate, '.1f')} |")
+
+
+def _warm_worker():
+    import sim_pairs.generate  # noqa: F401
+    import sim_pairs.groups  # noqa: F401
+    import sim_pairs.jets  # noqa: F401
+    import sim_pairs.shower  # noqa: F401
+
+    return os.getpid()
+
+
+def dask_table(n_shards: int, events_per_shard: int, seed: int) -> None:
+    from dask.distributed import Client, LocalCluster
+
+    from sim_pairs.generate import generate
+
+    cores = os.cpu_count() or 1
+    config = GenerationConfig(seed=seed, events_per_shard=events_per_shard, mpi=True, views=dict(VIEWS),
+                              processes=[ProcessConfig(name="qcd", events=n_shards * events_per_shard,
+                                                       pthat_min=450.0)])
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers in sorted({1, 2, cores}):
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                    Client(cluster) as client:
+                client.run(_warm_worker)
+                load = os.getloadavg()[0]
+                start = time.perf_counter()
+                generate(config, Path(tmp) / f"w{workers}", scheduler=cluster.scheduler_address, progress=False)
+                wall = time.perf_counter() - start
+            rows.append((workers, wall, n_shards * events_per_shard / wall, load))
+            print(f"  Dask {workers} worker(s): done", file=sys.stderr, flush=True)
+
+    print(f"\nrs3l generate on a Dask LocalCluster passed by address ({n_shards} shards x {events_per_shard} qcd "
+          f"events, MPI on, views nominal + seed, truth level); {cores} cores\n")
+    print("| workers | wall s | hard events/s | speed-up | speed-up / workers | load average at start |")
+    print("|---|---|---|---|---|---|")
+    base = rows[0][2]
+    for workers, wall, rate, load in rows:
+        print(f"| {workers} | {wall:.1f} | {rate:.1f} | {rate / base:.2f} | {rate / base / workers:.2f} | {load:.1f} |")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200, help="hard events per process and MPI setting")
-    parser.add_argument("--quick", action="store_true", help="50 events per row")
-    parser.add_argument("--processes", nargs="+", default=["qcd", "hbb", "wqq", "zqq", "ttbar"])
+    parser.add_argument("--quick", action="store_true", help="60 events per row, 6 Dask shards of 20")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each row (the median is printed)")
+    parser.add_argument("--processes", nargs="+", default=["qcd", "hbb"])
+    parser.add_argument("--no-dask", dest="dask", action="store_false", help="skip the Dask scaling table")
+    parser.add_argument("--dask-shards", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    n_events = 50 if args.quick else args.events
-    jets = JetConfig()
-
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        for process in args.processes:
-            lhe = generate_hard_events(ProcessConfig(name=process, events=n_events, pthat_min=450.0), n_events,
-                                       tmp / f"{process}.lhe", sqrt_s=SQRT_S, seed=args.seed)
-            for mpi in (True, False):
-                bare = bare_pythia(lhe, n_events, mpi=mpi, seed=args.seed)
-                chain = rs3l_chain(lhe, process, tmp, mpi=mpi, seed=args.seed, jets=jets)
-                # The first event of the rs3l chain is timed with its init; scale to all events.
-                per_event = chain["shower"] / max(n_events - 1, 1)
-                full = per_event * n_events + chain["mine"]
-                rows.append((process, "on" if mpi else "off", n_events, len(VIEWS) * n_events / bare,
-                             chain["mine"] / bare, full / bare, chain["pairs"], chain["pairs"] / full))
-                print(f"  {process} MPI {'on' if mpi else 'off'}: done", file=sys.stderr, flush=True)
-
-    print(f"\nrs3l generation vs bare Pythia 8 (views nominal + seed, 13 TeV, pT-hat > 450 GeV, "
-          f"anti-kt R = {jets.radius}, jet pT > {jets.pt_min} GeV), one core\n")
-    print("| process | MPI | events | bare Pythia showers/s | rs3l overhead (jets+match+write) / bare | "
-          "rs3l total / bare | jet pairs | jet pairs per core-s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for process, mpi, n, rate, overhead, total, pairs, pair_rate in rows:
-        print(f"| {process} | {mpi} | {n} | {rate:.0f} | {overhead:.3f} | {total:.3f} | {pairs} | {pair_rate:.1f} |")
+    n_events = 60 if args.quick else args.events
+    chain_table(args.processes, n_events, args.repeats, args.seed)
+    if args.dask:
+        dask_table(6 if args.quick else args.dask_shards, 20 if args.quick else 40, args.seed)
 
 
 if __name__ == "__main__":

@@ -234,3 +234,45 @@ def test_softdrop_mass_peaks_at_the_higgs_and_w_masses(tmp_path):
     assert n > 150 and 110.0 <= peak <= 135.0
     n, peak = _sdmass_peak("wqq", tmp_path, 400)
     assert n > 150 and 70.0 <= peak <= 90.0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_readme_cluster_recipe_dask_scheduler_and_workers_by_address(reference, tmp_path):
+    # README "Scaling out": `dask scheduler`, `dask worker ADDRESS --nworkers N --nthreads 1`, then
+    # `rs3l generate --scheduler ADDRESS`, each a separate process as on a real cluster
+    import subprocess
+    import sys
+
+    import yaml
+
+    distributed = pytest.importorskip("dask.distributed")
+    from sim_pairs.typed_config import to_mapping
+
+    bin_dir = Path(sys.executable).parent
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"generation": to_mapping(_config())}))
+    started = [subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
+                                 address.rsplit(":", 1)[1], "--no-dashboard"], stderr=subprocess.DEVNULL)]
+    try:
+        started.append(subprocess.Popen([str(bin_dir / "dask"), "worker", address, "--nworkers", "2", "--nthreads", "1",
+                                         "--no-dashboard"], stderr=subprocess.DEVNULL, cwd=tmp_path))
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+        run = subprocess.run([str(bin_dir / "rs3l"), "generate", "--config", str(config), "--out",
+                              str(tmp_path / "cluster"), "--scheduler", address], capture_output=True, text=True,
+                             timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            process.wait(timeout=30)
+    assert _files(tmp_path / "cluster") == _files(reference)
