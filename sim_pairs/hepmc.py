@@ -103,6 +103,10 @@ class HepMCView:
         self.skipped: list[str] = []
         self._charges = _Charges()
         self._scan = _scan(self.path, self._charges.known)
+        if self._scan.bad and not self.skip_bad:  # stop before any event is showered
+            first = min(self._scan.bad)
+            raise HepMCError(f"{self._scan.bad[first]} (view {view!r}; generation.bad_events: skip leaves such "
+                             "events out)")
         try:
             self._reader = pyhepmc.open(str(self.path), "r")
         except Exception as error:

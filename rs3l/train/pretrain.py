@@ -123,6 +123,12 @@ def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str =
     cfg: PretrainConfig = config.pretrain
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     check_dataset(data_dir, allow_incomplete=allow_incomplete)
+    checkpoint = out_dir / "checkpoint.pt"
+    if resume and checkpoint.is_file():  # a damaged, foreign or other-config checkpoint stops us before any work
+        saved = load_checkpoint(checkpoint)
+        check_same_training_config(saved.get("config"), config.to_dict(), checkpoint)
+        log.info("resuming from %s after epoch %s (rs3l pretrain --restart starts again)", checkpoint,
+                 saved.get("epoch"))
     set_torch_threads(cfg.num_workers if cfg.num_workers is not None else config.data.num_workers)
     dev = resolve_device(device)
     started = not torch.distributed.is_initialized()
@@ -144,11 +150,6 @@ def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str =
         # the config is a TrainSettings: optimiser, schedule and run control go in as they are
         trainer = Trainer(ContrastiveModel(backbone), contrastive_step(_loss(cfg, info.enabled), cfg.mode), cfg,
                           out_dir=out_dir, device=dev, config=run_config, progress=progress)
-        if resume and trainer.checkpoint_path.is_file():
-            saved = load_checkpoint(trainer.checkpoint_path)
-            check_same_training_config(saved.get("config"), run_config, trainer.checkpoint_path)
-            log.info("resuming from %s after epoch %s (rs3l pretrain --restart starts again)",
-                     trainer.checkpoint_path, saved.get("epoch"))
         result = trainer.fit(train_loader, val_loader, resume=resume)
         model_path = out_dir / "model.pt"
         if info.is_main:

@@ -1,3 +1,4 @@
+import pytest
 import yaml
 
 from rs3l.cli import main
@@ -42,3 +43,62 @@ def test_import_qg_two_views_then_a_malformed_file(tmp_path, caplog):
     np.savez(tmp_path / "bad.npz", X=np.zeros((2, 3, 4)))
     assert main(["import", "qg", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "other")]) == 2
     assert "bad.npz: field 'y' missing" in caplog.text
+
+
+TINY = """
+model: {encoder_channels: [8], edge_conv_channels: [[8]], head_channels: [8], embedding_dim: 4}
+pretrain: {epochs: 2, batch_size: 4, deterministic: true, max_steps_per_epoch: 2, max_val_steps: 1, seed: 5}
+data: {num_workers: 0}
+"""
+
+
+def _dataset(tmp_path):
+    from graphs.synthetic import synthetic_columns
+    from sim_pairs.io import shard_name, write_metadata, write_shard
+
+    data = tmp_path / "data"
+    for s in range(2):
+        write_shard(synthetic_columns(8, ("nominal", "fsr_up"), seed=s, first_group_id=8 * s, detector=False),
+                    data / shard_name(s), attrs={"config_hash": "e" * 64})
+    write_metadata(data, {"generator": "sim_pairs.generate", "config_hash": "e" * 64, "complete": True,
+                          "shards": {shard_name(s): {} for s in range(2)}})
+    return data
+
+
+@pytest.mark.slow
+def test_pretrain_after_ctrl_c_resumes_with_the_same_command(tmp_path, caplog, monkeypatch):
+    """Issue 19, item 6: the command that was interrupted, run again, finishes the run; the
+    weights equal those of an uninterrupted run."""
+    import logging
+
+    import torch
+
+    from rs3l.train.trainer import Trainer
+
+    caplog.set_level(logging.INFO)
+    data, config = _dataset(tmp_path), tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    argv = ["pretrain", "--config", str(config), "--data", str(data), "--device", "cpu", "--out"]
+    assert main(argv + [str(tmp_path / "straight")]) == 0
+
+    train_epoch = Trainer.train_epoch
+
+    def interrupted(self, *args, **kwargs):
+        if self.epoch == 1:
+            raise KeyboardInterrupt
+        return train_epoch(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    assert main(argv + [str(tmp_path / "stopped")]) == 130
+    assert "the same command resumes" in caplog.text
+    monkeypatch.setattr(Trainer, "train_epoch", train_epoch)
+    caplog.clear()
+    assert main(argv + [str(tmp_path / "stopped")]) == 0
+    assert "resuming from" in caplog.text and "after epoch 1" in caplog.text
+    straight = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)["model"]
+    resumed = torch.load(tmp_path / "stopped" / "model.pt", weights_only=True)["model"]
+    assert straight.keys() == resumed.keys() and all(torch.equal(straight[k], resumed[k]) for k in straight)
+    caplog.clear()
+    assert main(argv + [str(tmp_path / "stopped"), "--restart"]) == 0
+    assert "resuming from" not in caplog.text
+

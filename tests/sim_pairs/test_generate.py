@@ -145,6 +145,73 @@ def test_malformed_user_lhe_names_the_file(tmp_path):
     assert not list((tmp_path / "out").glob("shard-*.parquet"))
 
 
+def test_a_shard_of_another_seed_in_the_directory_is_refused_on_resume(reference, tmp_path):
+    """Issue 19: shards record their config hash, so a seed-5 run does not accept a seed-6 shard."""
+    other = generate(_config(seed=6, processes=[ProcessConfig(name="qcd", events=4, pthat_min=500.0)]),
+                     tmp_path / "other", workers=1, progress=False)
+    out = tmp_path / "mixed"
+    out.mkdir()
+    for name, data in _files(reference).items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    (out / "shard-00001.parquet").write_bytes((other / "shard-00000.parquet").read_bytes())
+    (out / "shard-00000.parquet").unlink()  # as if the seed-5 run had stopped after a foreign shard slipped in
+    with pytest.raises(GenerationError, match=r"shard-00001.parquet: shard made with config hash"):
+        generate(_config(), out, workers=1, progress=False)
+    assert not (out / "shard-00000.parquet").exists()  # nothing generated beside the foreign shard
+    from sim_pairs.io import DatasetError, check_dataset
+
+    (out / "shard-00000.parquet").write_bytes((reference / "shard-00000.parquet").read_bytes())
+    with pytest.raises(DatasetError, match=r"shard-00001.parquet: shard made with config hash .* mixes"):
+        check_dataset(out)  # and pretrain / evaluate refuse it on read
+
+
+def test_a_second_run_on_a_directory_being_written_exits_naming_the_first(tmp_path):
+    import os
+
+    from sim_pairs.dataset_lock import dataset_lock
+
+    with dataset_lock(tmp_path / "busy"):
+        with pytest.raises(GenerationError, match=rf"being written by another `rs3l generate` \(pid {os.getpid()}"):
+            generate(_config(seed=99), tmp_path / "busy", workers=1, progress=False)
+    assert not (tmp_path / "busy" / "metadata.json").exists()
+
+
+def test_bad_options_are_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        generate(_config(), tmp_path / "a", workers=0, progress=False)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        generate(_config(), tmp_path / "a", seed=-1, progress=False)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(GenerationError, match="exists and is not a directory"):
+        generate(_config(), tmp_path / "file", workers=1, progress=False)
+    with pytest.raises(GenerationError, match="no Dask scheduler answers"):
+        generate(_config(), tmp_path / "a", scheduler="tcp://127.0.0.1:9", progress=False)
+    assert not (tmp_path / "a").exists()
+
+
+def test_bad_lhe_events_are_skipped_and_counted_when_asked(tmp_path):
+    from sim_pairs.processes import generate_hard_events
+
+    lhe = generate_hard_events(ProcessConfig(name="qcd", pthat_min=500.0), 4, tmp_path / "hard.lhe",
+                               sqrt_s=13000.0, seed=3)
+    lines = lhe.read_text().splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.startswith("<event")]
+    words = lines[starts[1] + 4].split()
+    words[6] = "nan"  # event 1, particle 2: px
+    lines[starts[1] + 4] = " ".join(words) + "\n"
+    lhe.write_text("".join(lines))
+    config = _config(processes=[ProcessConfig(name="lhe", events=4, lhe_files=["hard.lhe"])])
+    with pytest.raises(ValueError, match=r"hard.lhe: event 1, particle 2 \(IDUP -?\d+\): field PUP\(1\) px is nan"):
+        generate(config, tmp_path / "strict", base_dir=tmp_path, workers=1, progress=False)
+    out = generate(GenerationConfig(**{**config.__dict__, "bad_events": "skip"}), tmp_path / "lenient",
+                   base_dir=tmp_path, workers=1, progress=False)
+    meta = read_metadata(out)
+    assert meta["skipped_events"] == 1 and meta["shards"]["shard-00000.parquet"]["skipped_events"] == 1
+    events = set(read_shard(out / "shard-00000.parquet", ["event_number"])["event_number"].to_list())
+    assert len(events) > 0 and len(events) <= 3  # 3 usable hard events were showered
+
+
 @pytest.mark.slow
 def test_detector_replicas_share_truth_and_differ_in_detector(tmp_path):
     pytest.importorskip("sim_pairs.detector")
