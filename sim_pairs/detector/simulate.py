@@ -1,4 +1,4 @@
-"""One jet through the detector: tracks, calorimeter cells, topo-clusters and particle flow.
+"""One jet through the detector: tracks, calorimeter cells, topo-clusters split at local maxima, particle flow.
 
 This is the function the generation driver calls once per (jet, detector replica):
 the same truth particles with a different ``rng`` give a detector replica (REFERENCE
@@ -113,7 +113,8 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
     d_layer, d_eta, d_phi, d_e, d_width, _ = _deposit_kernel(
         px, py, pz, e, pid, charge, z0, calo_normal, depth_int, *deposit_args)
     lo_eta, n_eta, lo_phi, n_phi = _window_bins(topo_args[0], jet_eta, jet_phi, half_width)
-    c_layer, c_ieta, c_iphi, c_e, c_cluster, n_clusters, t_cluster, c_eta, c_phi = _cluster_kernel(
+    (c_layer, c_ieta, c_iphi, c_e, c_cluster, n_clusters, t_cluster, c_eta, c_phi,
+     c_sub1, c_sub2, c_share, sub_offsets, t_sub) = _cluster_kernel(
         seed, lo_eta, n_eta, lo_phi, n_phi, d_layer, d_eta, d_phi, d_e, d_width, t_eta_layer, t_phi_layer, workspace,
         *topo_args)
 
@@ -122,8 +123,9 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
     for t in range(n_t):
         apid = abs(pid[t_particle[t]])
         t_pid[t] = apid if apid == 11 or apid == 13 else 211
-    pfc = _flow_kernel(t_pt, t_eta, t_phi, t_charge, t_d0, t_z0, t_pid, t_cluster,
-                       c_eta, c_phi, c_layer, c_e, c_cluster, n_clusters, jet_eta, jet_phi, radius, *flow_args)
+    pfc = _flow_kernel(t_pt, t_eta, t_phi, t_charge, t_d0, t_z0, t_pid, t_cluster, t_sub,
+                       c_eta, c_phi, c_layer, c_e, c_cluster, n_clusters, c_sub1, c_sub2, c_share, sub_offsets,
+                       jet_eta, jet_phi, radius, *flow_args)
 
     # cells and tracks inside the jet, as float32 (the schema's dtypes); cell positions from the card's tables
     centres = topo_args[-1]

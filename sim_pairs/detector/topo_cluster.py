@@ -24,11 +24,14 @@ half-width ``radius + window_margin``; a cluster cannot grow past the window edg
 3. **Topo-clustering** (ATLAS, arXiv 1603.02934): seeds in decreasing significance;
    a cluster grows through neighbours with abs(E) > neighbour * sigma and takes in the
    boundary cells with abs(E) >= boundary * sigma around them. Clusters that touch
-   through growing cells are one cluster (no splitting at local maxima). Neighbours
-   are the 8 surrounding cells in a layer and the overlapping cells in the layers
-   directly before and after (ECAL3 and HCAL1 are adjacent).
-4. **Track matching.** The cluster holding a track's extrapolated position in the
-   first layer where there is one (order ECAL2, ECAL1, ECAL3, HCAL1-3).
+   through growing cells are one cluster. Neighbours are the 8 surrounding cells in
+   a layer and the overlapping cells in the layers directly before and after (ECAL3
+   and HCAL1 are adjacent).
+4. **Splitting at local maxima** (``cluster_split``, ATLAS's splitter): a cluster with
+   several local maxima becomes as many sub-clusters, cells on their borders shared.
+5. **Track matching.** The cluster holding a track's extrapolated position in the
+   first layer where there is one (order ECAL2, ECAL1, ECAL3, HCAL1-3), and within it
+   the sub-cluster with the most energy along the track.
 
 Randomness comes from numba's own generator seeded per call by the caller's numpy
 Generator, so a call is deterministic given that Generator.
@@ -36,7 +39,6 @@ Generator, so a call is deterministic given that Generator.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -46,8 +48,9 @@ import numpy as np
 from .calorimeter import Deposits
 from .card import DetectorCard
 from .cell_noise import _add_noise_seeds, _find_seeds, _noise_at, _significance, seed_probability
-from .cell_window import _layer_of, _local, _overlap_map, _window_bins, _workspace, window_capacity
-from .geometry import ETA_SPAN, _cell_xyz, centre_tables
+from .cell_window import _layer_of, _neighbours, _overlap_map, _window_bins, _workspace, window_capacity
+from .cluster_split import _cell_at, _split_clusters, _track_subclusters, split_kinds
+from .geometry import _cell_xyz, centre_tables
 from .lateral_spread import _spread_deposits
 
 __all__ = ["Cells", "seed_probability", "simulate_cells"]
@@ -63,6 +66,10 @@ class Cells:
     ``ieta``, ``iphi`` are the cell's bins in its layer, ``eta``, ``phi``, ``x``, ``y``,
     ``z`` (mm) its centre; ``cluster`` numbers the clusters 0..n_clusters-1;
     ``track_cluster`` is, per track, the cluster it points at (-1 for none).
+    Sub-clusters (``cluster_split``): a cell belongs to ``subcluster`` with weight
+    ``share`` and, when shared, to ``subcluster2`` with 1 - share (-1: not shared);
+    cluster k's sub-clusters are ``subcluster_offsets[k]:subcluster_offsets[k + 1]``
+    (n_clusters + 1); ``track_subcluster`` is each track's sub-cluster (-1 for none).
     """
 
     layer: np.ndarray
@@ -77,22 +84,33 @@ class Cells:
     x: np.ndarray
     y: np.ndarray
     z: np.ndarray
+    subcluster: np.ndarray
+    subcluster2: np.ndarray
+    share: np.ndarray
+    subcluster_offsets: np.ndarray
+    track_subcluster: np.ndarray
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, seed_thr, s_cut, nbr_thr, bnd_thr,
-          signal, noise, drawn, candidate, label, queue, kept, visited):
-    """Topo-clusters from the seeds; returns (n_kept, n_clusters, n_visited) and fills label, kept, visited.
+          signal, noise, drawn, candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi):
+    """Topo-clusters from the seeds; returns (n_kept, n_clusters, n_visited, adj).
+
+    Fills label, kept, visited and member (a cell's position in ``kept``); the
+    neighbours of the i-th kept cell, if it grew the cluster, are the window cells
+    ``adj[adj_lo[i]:adj_hi[i]]`` (empty for boundary cells): the splitter walks the
+    cluster again through them instead of listing them a second time (``adj`` grows
+    when full and is returned).
 
     Neighbours are looked at in a fixed order (8 in the layer, then the overlapping
     cells of the layer before and after), so the lazily drawn noise is reproducible.
-    They are listed first and judged in a second loop: measured 20% faster than
-    judging each as it is found (tighter loops), with the same order of draws.
+    They are listed first (``_neighbours``) and judged in a second loop: measured 20%
+    faster than judging each as it is found (tighter loops), with the same order of draws.
     """
-    n_layers = n_cells.shape[0]
     n_visited = 0
     n_kept = 0
     n_clusters = 0
+    n_adj = 0
     nb = np.empty(64, dtype=np.int64)
     nb_layer = np.empty(64, dtype=np.int64)
     for k in range(seeds.shape[0]):
@@ -103,6 +121,9 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
         n_clusters += 1
         label[c0] = cluster
         kept[n_kept] = c0
+        member[c0] = n_kept
+        adj_lo[n_kept] = 0
+        adj_hi[n_kept] = 0
         n_kept += 1
         head = 0
         tail = 0
@@ -111,51 +132,15 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
         while head < tail:
             c = queue[head]
             head += 1
-            l = _layer_of(c, offset)
-            rel = c - offset[l]
-            ie = rel // n_phi[l]
-            ip = rel - ie * n_phi[l]
-            geta = lo_eta[l] + ie
-            gphi = lo_phi[l] + ip
-            if gphi >= n_cells[l]:
-                gphi -= n_cells[l]
-            ring = n_phi[l] == n_cells[l]
-            n_nb = 0
-            for de in range(-1, 2):
-                ie2 = ie + de
-                if ie2 < 0 or ie2 >= n_eta[l]:
-                    continue
-                for dp in range(-1, 2):
-                    if de == 0 and dp == 0:
-                        continue
-                    ip2 = ip + dp
-                    if ring:
-                        ip2 = ip2 % n_phi[l]
-                    elif ip2 < 0 or ip2 >= n_phi[l]:
-                        continue
-                    c2 = offset[l] + ie2 * n_phi[l] + ip2
-                    if label[c2] < 0:
-                        nb[n_nb] = c2
-                        nb_layer[n_nb] = l
-                        n_nb += 1
-            for side in range(2):
-                l2 = l - 1 + 2 * side
-                if l2 < 0 or l2 >= n_layers:
-                    continue
-                e_lo = overlap[l, side, geta, 0]
-                e_hi = overlap[l, side, geta, 1]
-                p_lo = overlap[l, side, gphi, 0]
-                p_hi = overlap[l, side, gphi, 1]
-                for e2 in range(e_lo, e_hi + 1):
-                    for p2 in range(p_lo, p_hi + 1):
-                        if n_nb == nb.shape[0]:
-                            nb = np.concatenate((nb, np.empty(nb.shape[0], dtype=np.int64)))
-                            nb_layer = np.concatenate((nb_layer, np.empty(nb_layer.shape[0], dtype=np.int64)))
-                        c2 = _local(l2, e2, p2, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
-                        if c2 >= 0 and label[c2] < 0:
-                            nb[n_nb] = c2
-                            nb_layer[n_nb] = l2
-                            n_nb += 1
+            nb, nb_layer, n_nb = _neighbours(c, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, nb, nb_layer)
+            if n_adj + n_nb > adj.shape[0]:
+                adj = np.concatenate((adj, np.empty(max(adj.shape[0], n_nb), dtype=adj.dtype)))
+            pos = member[c]
+            adj_lo[pos] = n_adj
+            for i in range(n_nb):
+                adj[n_adj + i] = nb[i]
+            n_adj += n_nb
+            adj_hi[pos] = n_adj
             for i in range(n_nb):
                 c2 = nb[i]
                 if label[c2] >= 0:  # taken in by an earlier neighbour (a cell can be listed twice on a ring)
@@ -168,30 +153,32 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
                 if sigma_c > 0.0 and signal[c2] < s_cut * sigma_c:
                     bound = seed_thr - signal[c2] / sigma_c
                 s = _significance(signal[c2] + _noise_at(c2, sigma_c, noise, drawn, bound), sigma_c)
-                if abs(s) > nbr_thr:
+                if abs(s) >= bnd_thr:
                     label[c2] = cluster
                     kept[n_kept] = c2
+                    member[c2] = n_kept
+                    adj_lo[n_kept] = 0
+                    adj_hi[n_kept] = 0
                     n_kept += 1
-                    queue[tail] = c2
-                    tail += 1
-                elif abs(s) >= bnd_thr:
-                    label[c2] = cluster
-                    kept[n_kept] = c2
-                    n_kept += 1
-    return n_kept, n_clusters, n_visited
+                    if abs(s) > nbr_thr:
+                        queue[tail] = c2
+                        tail += 1
+    return n_kept, n_clusters, n_visited, adj
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_phi, dep_e, dep_width,
                     trk_eta, trk_phi, workspace,
-                    n_cells, sigma, n_spots, seed_thr, nbr_thr, bnd_thr, q_seed, match_order, overlap, centres):
-    """Spread, noise, clustering and track matching in one window; returns the kept cells.
+                    n_cells, sigma, n_spots, seed_thr, nbr_thr, bnd_thr, q_seed, match_order, overlap,
+                    split_kinds, split_min_energy, split_min_neighbours, split_margin, share_scale, centres):
+    """Spread, noise, clustering, splitting and track matching in one window; returns the kept cells.
 
-    Returns (layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, eta, phi)
-    of the kept cells, in the order clustering took them in. The arguments after
-    ``workspace`` are the card's (:func:`_topo_args`).
+    Returns (layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, eta, phi,
+    subcluster, subcluster2, share, subcluster_offsets, track_subcluster) of the kept
+    cells, in the order clustering took them in (see :class:`Cells`). The arguments
+    after ``workspace`` are the card's (:func:`_topo_args`).
     """
-    signal, noise, drawn, candidate, label, queue, kept, visited = workspace
+    signal, noise, drawn, candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi = workspace
     np.random.seed(seed)
     n_layers = n_cells.shape[0]
     n_window = n_eta * n_phi
@@ -205,9 +192,9 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
                                                      cand_list, cand_layer, n_cand)
     s_cut = min(_THINNING_SIGNIFICANCE, seed_thr)
     seeds = _find_seeds(cand_list, cand_layer, n_cand, sigma, seed_thr, s_cut, signal, noise, drawn)
-    n_kept, n_clusters, n_visited = _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap,
-                                          seed_thr, s_cut, nbr_thr, bnd_thr,
-                                          signal, noise, drawn, candidate, label, queue, kept, visited)
+    n_kept, n_clusters, n_visited, adj = _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap,
+                                               seed_thr, s_cut, nbr_thr, bnd_thr, signal, noise, drawn, candidate,
+                                               label, queue, kept, visited, member, adj, adj_lo, adj_hi)
 
     out_layer = np.empty(n_kept, dtype=np.int64)
     out_ieta = np.empty(n_kept, dtype=np.int64)
@@ -232,17 +219,19 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
         out_eta[i] = centres[0, l, out_ieta[i]]
         out_phi[i] = centres[1, l, gphi]
 
+    sub1, sub2, share, sub_offsets = _split_clusters(
+        n_kept, member, adj, adj_lo, adj_hi, out_label, n_clusters, out_e, out_layer, out_eta, out_phi, n_cells,
+        split_kinds, split_min_energy, split_min_neighbours, split_margin, share_scale)
+
     track_cluster = np.full(trk_eta.shape[0], -1, dtype=np.int64)
     for t in range(trk_eta.shape[0]):
         for l in match_order:
-            if not (np.isfinite(trk_eta[t, l]) and np.isfinite(trk_phi[t, l])):
-                continue
-            geta = int(math.floor((trk_eta[t, l] + 0.5 * ETA_SPAN) / (ETA_SPAN / n_cells[l])))
-            gphi = int(math.floor((trk_phi[t, l] + np.pi) / (2.0 * np.pi / n_cells[l]))) % n_cells[l]
-            c = _local(l, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+            c = _cell_at(l, trk_eta[t, l], trk_phi[t, l], n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
             if c >= 0 and label[c] >= 0:
                 track_cluster[t] = label[c]
                 break
+    track_sub = _track_subclusters(track_cluster, trk_eta, trk_phi, member, out_e, sub1, sub2, share, sub_offsets,
+                                   n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
 
     # leave the workspace as found: cost proportional to the cells touched, not the window
     for i in range(n_cand):
@@ -255,7 +244,10 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
         c = visited[i]
         drawn[c] = False
         label[c] = -1
-    return out_layer, out_ieta, out_iphi, out_e, out_label, n_clusters, track_cluster, out_eta, out_phi
+    for i in range(n_kept):
+        member[kept[i]] = -1
+    return (out_layer, out_ieta, out_iphi, out_e, out_label, n_clusters, track_cluster, out_eta, out_phi,
+            sub1, sub2, share, sub_offsets, track_sub)
 
 
 class _TopoArgs(NamedTuple):
@@ -270,6 +262,11 @@ class _TopoArgs(NamedTuple):
     q_seed: float
     match_order: np.ndarray
     overlap: np.ndarray
+    split_kinds: np.ndarray
+    split_min_energy: float
+    split_min_neighbours: int
+    split_margin: float
+    share_scale: float
     centres: np.ndarray
 
 
@@ -282,7 +279,11 @@ def _topo_args(card: DetectorCard) -> _TopoArgs:
             np.array([layer.n_cells for layer in card.layers], dtype=np.int64),
             np.array(card.noise_sigmas(), dtype=np.float64), int(card.spots_per_deposit),
             float(topo.seed), float(topo.neighbour), float(topo.boundary), seed_probability(topo.seed),
-            _MATCH_ORDER, _overlap_map(card), centre_tables(card),
+            _MATCH_ORDER, _overlap_map(card),
+            split_kinds(card.split.primary_layers, card.split.secondary_layers, len(card.layers)),
+            float(card.split.min_energy), int(card.split.min_neighbours), float(card.split.merge_margin),
+            float(card.split.share_scale),
+            centre_tables(card),
         )
         card.__dict__["_topo_args"] = cached
     return cached
@@ -298,7 +299,7 @@ def simulate_cells(
     track_phi_layer: np.ndarray,
     rng: np.random.Generator,
 ) -> Cells:
-    """Cells with noise, topo-clustered, in a window around a jet axis.
+    """Cells with noise, topo-clustered and split at local maxima, in a window around a jet axis.
 
     Args:
         card: the detector card (granularity, noise, thresholds, spots).
@@ -310,7 +311,7 @@ def simulate_cells(
         rng: source of randomness (one integer is drawn to seed the kernel).
 
     Returns:
-        The kept cells with their cluster index, and each track's cluster.
+        The kept cells with their cluster and sub-cluster, and each track's cluster and sub-cluster.
     """
     args = _topo_args(card)
     f64 = np.float64
@@ -322,6 +323,6 @@ def simulate_cells(
         np.ascontiguousarray(track_phi_layer, dtype=f64).reshape(-1, 6),
         _workspace(window_capacity(card, half_width)), *args,
     )
-    layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, eta, phi = out
+    layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, eta, phi, sub1, sub2, share, offsets, track_sub = out
     return Cells(layer, ieta, iphi, energy, cluster, int(n_clusters), track_cluster, eta, phi,
-                 *_cell_xyz(layer, ieta, iphi, args.centres))
+                 *_cell_xyz(layer, ieta, iphi, args.centres), sub1, sub2, share, offsets, track_sub)

@@ -23,6 +23,10 @@ def test_cocoa_defaults_are_the_published_ones():
     assert (card.ecal.sampling_fraction, card.hcal.sampling_fraction) == (0.07, 0.025)
     assert (card.topo.seed, card.topo.neighbour, card.topo.boundary) == (4.6, 2.0, 0.0)
     assert (card.barrel_abs_eta, card.abs_eta_max) == (1.5, 3.0)
+    # ATLAS's splitter: maxima above 0.5 GeV with 4 neighbours, shared cells by a 5 cm scale
+    split = card.split
+    assert (split.primary_layers, split.secondary_layers, split.merge_margin) == ([1, 2], [3, 4, 5], 1.0)
+    assert (split.min_energy, split.min_neighbours, split.share_scale) == (0.5, 4, 0.03)
 
 
 def test_variants_and_overrides():
@@ -57,6 +61,10 @@ def test_card_file_with_base_and_relative_path(tmp_path):
         (lambda m: m["topo"].update(seed=1.0), "topo"),
         (lambda m: m["tracker"].update(layer_radii=[39.0, 30.0, 155.0]), "tracker"),
         (lambda m: m["layers"][0].pop("n_cells"), "layers[0].n_cells"),
+        (lambda m: m["split"].update(primary_layers=[1, 6]), "split"),
+        (lambda m: m["split"].update(secondary_layers=[2, 3]), "split"),
+        (lambda m: m["split"].update(share_scale=0.0), "split"),
+        (lambda m: m["split"].update(min_energy=-0.5), "split"),
     ],
 )
 def test_malformed_card_is_rejected_naming_file_and_field(tmp_path, change, field):

@@ -126,7 +126,9 @@ def _stage_by_stage(final, jet_eta, jet_phi, radius, card, rng):
     track_pid = np.where(apid == 11, 11, np.where(apid == 13, 13, 211))
     out = particle_flow(card, tracks.pt, tracks.eta, tracks.phi, tracks.charge, tracks.d0, tracks.z0, track_pid,
                         cells.track_cluster, cells.eta, cells.phi, cells.layer, cells.energy, cells.cluster,
-                        cells.n_clusters, jet_eta, jet_phi, radius)
+                        cells.n_clusters, jet_eta, jet_phi, radius, cell_subcluster=cells.subcluster,
+                        cell_subcluster2=cells.subcluster2, cell_share=cells.share,
+                        subcluster_offsets=cells.subcluster_offsets, track_subcluster=cells.track_subcluster)
     c_in = _in_cone(cells.eta, cells.phi, jet_eta, jet_phi, radius)
     t_in = _in_cone(tracks.eta, tracks.phi, jet_eta, jet_phi, radius)
     out["cell_index"] = cell_index(card, cells.layer[c_in], cells.ieta[c_in], cells.iphi[c_in])
