@@ -16,6 +16,10 @@ config     print the resolved config as YAML            rs3l.config.load_config
 
 ``torchrun --nproc-per-node N -m rs3l pretrain ...`` runs pre-training with
 DistributedDataParallel.
+
+Bad input (an option, a config file, a dataset, a model file) exits with status 2
+and one line naming the option or the file and field; ``-v`` adds the traceback.
+Every command resumes when run again with the same arguments.
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ from sim_pairs.generate import GenerationError
 from sim_pairs.typed_config import ConfigError
 
 # Errors raised for bad input or a failed stage carry a message naming the file, field or
-# view; every one of them subclasses ValueError (or is GenerationError), FileNotFoundError
-# covers a mistyped --data / --model.
-_USER_ERRORS = (ValueError, FileNotFoundError, GenerationError)
+# view; every one of them subclasses ValueError (or is GenerationError); the OSErrors are
+# a mistyped or unwritable path, and name it.
+_USER_ERRORS = (ValueError, GenerationError, FileNotFoundError, FileExistsError, IsADirectoryError,
+                NotADirectoryError, PermissionError)
 
 log = logging.getLogger("rs3l")
 
@@ -56,11 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     def device_arg(p):
         p.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N, mps")
 
+    def incomplete_arg(p):
+        p.add_argument("--allow-incomplete", action="store_true",
+                       help="use a dataset whose generation has not finished (metadata.json complete: false)")
+
     def generation_args(p):
         p.add_argument("--events", type=int, default=None, help="hard events per process (overrides the config)")
         p.add_argument("--seed", type=int, default=None, help="master seed (overrides the config)")
         p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786); default: a local cluster")
-        p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: one per core; 1: no cluster)")
+        p.add_argument("--workers", type=int, default=None,
+                       help="local Dask workers, >= 1 (default: one per core; 1: no cluster)")
 
     p = sub.add_parser("generate", help="generate a dataset of jet views")
     config_arg(p)
@@ -70,8 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pretrain", help="contrastive pre-training of the backbone")
     config_arg(p)
     p.add_argument("--data", type=Path, required=True, help="dataset directory from `rs3l generate`")
-    p.add_argument("--out", type=Path, required=True, help="model directory to write")
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p.add_argument("--out", type=Path, required=True, help="model directory to write (resumes from its checkpoint)")
+    p.add_argument("--restart", action="store_true",
+                   help="start again from epoch 1, discarding the checkpoint in --out (default: resume from it)")
+    p.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
+    incomplete_arg(p)
     device_arg(p)
 
     p = sub.add_parser("evaluate", help="train heads on the frozen backbone and write the report")
@@ -79,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, help="dataset directory")
     p.add_argument("--model", type=Path, required=True, help="model directory from `rs3l pretrain`")
     p.add_argument("--out", type=Path, required=True, help="report directory to write")
+    incomplete_arg(p)
     device_arg(p)
 
     p = sub.add_parser("run", help="generate, pretrain and evaluate, skipping finished stages")
@@ -104,15 +118,44 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_options(args: argparse.Namespace) -> str | None:
+    """The first bad option as one line naming it, or None."""
+    for name, least in (("workers", 1), ("seed", 0), ("events", 0)):
+        value = getattr(args, name, None)
+        if value is not None and value < least:
+            return f"--{name} {value}: expected an integer >= {least}"
+    for name in ("out", "data", "model"):
+        path = getattr(args, name, None)
+        if path is not None and path.exists() and not path.is_dir():
+            return f"--{name} {path}: is a file, expected a directory"
+    if getattr(args, "resume", False) and getattr(args, "restart", False):
+        return "--resume and --restart exclude each other"
+    return None
+
+
+def _one_line(err: BaseException) -> str:
+    """The message of ``err`` on one line; from a DataLoader worker, the worker's own error line."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    if len(lines) > 1 and "Original Traceback" in str(err):
+        return lines[-1]
+    return " ".join(lines) if len(lines) <= 3 else lines[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose)
     from .config import load_config
 
+    problem = _check_options(args)
+    if problem is not None:
+        log.error("%s", problem)
+        return 2
     try:
         config = load_config(args.config)
     except ConfigError as err:
-        log.error("%s", err)
+        log.error("%s", _one_line(err))
         return 2
     base_dir = Path(config.base_dir)
 
@@ -124,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             log.exception("%s", err)
         else:
-            log.error("%s: %s", type(err).__name__, err)
+            log.error("%s: %s", type(err).__name__, _one_line(err))
         return 2
     except KeyboardInterrupt:
         log.error("interrupted; the same command resumes where this one stopped")
@@ -154,12 +197,16 @@ def _dispatch(args: argparse.Namespace, config, base_dir: Path) -> int:
     if args.command == "pretrain":
         from .train.pretrain import pretrain
 
-        pretrain(config, args.data, args.out, device=args.device, resume=args.resume)
+        pretrain(config, args.data, args.out, device=args.device, resume=not args.restart,
+                 allow_incomplete=args.allow_incomplete)
         return 0
     if args.command == "evaluate":
         from .evaluation.evaluate import evaluate
+        from .threads import set_torch_threads
 
-        evaluate(config, args.data, args.model, args.out, device=args.device)
+        ecfg = config.evaluate
+        set_torch_threads(ecfg.num_workers if ecfg.num_workers is not None else config.data.num_workers)
+        evaluate(config, args.data, args.model, args.out, device=args.device, allow_incomplete=args.allow_incomplete)
         return 0
     if args.command == "run":
         from .pipeline import run
