@@ -14,6 +14,7 @@ detector simulation computed (``sim_pairs.detector.cell_index.decode_cells``).
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import awkward as ak
@@ -93,32 +94,43 @@ class ShardArrays:
 
     def _derive_cells(self, array: ak.Array, names: tuple[str, ...]) -> None:
         """Cell positions from ``cell_index`` and each row's detector card."""
-        from sim_pairs.detector.cell_index import decode_cells
+        from sim_pairs.typed_config import to_mapping
 
         index = ak.to_numpy(ak.flatten(array["cell_index"], axis=1))
         offsets = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(array["cell_index"], axis=1)))])
         replicas, row_replica = np.unique(np.asarray(ak.to_list(array["detector_view"]), dtype=str), return_inverse=True)
-        replica_of_cell = np.repeat(row_replica.reshape(-1), np.diff(offsets))
+        counts = np.diff(offsets)
         cards = _cards(self.path.parent)
-        out = {name: np.empty(len(index), dtype=next(c.dtype for c in DERIVED_COLUMNS if c.name == name))
-               for name in names}
-        for code, replica in enumerate(replicas.tolist()):
-            mine = replica_of_cell == code
-            if not mine.any():
-                continue
-            card = cards.get(replica)
-            if card is None:
-                raise DatasetError(f"{self.path}: rows of detector_view {replica!r} have cells, but "
-                                   f"{self.path.parent / 'metadata.json'} field 'detector_cards' has no such replica "
-                                   f"(it has {', '.join(map(repr, cards)) or 'none'})")
-            try:
-                decoded = decode_cells(card, index[mine])
-            except ValueError as error:
-                raise DatasetError(f"{self.path}: column 'cell_index' of detector_view {replica!r}: {error}") from None
-            for name in names:
-                out[name][mine] = decoded[name]
+        used = [r for code, r in enumerate(replicas.tolist()) if counts[row_replica.reshape(-1) == code].sum()]
+        missing = [r for r in used if r not in cards]
+        if missing:
+            raise DatasetError(f"{self.path}: rows of detector_view {missing[0]!r} have cells, but "
+                               f"{self.path.parent / 'metadata.json'} field 'detector_cards' has no such replica "
+                               f"(it has {', '.join(map(repr, cards)) or 'none'})")
+        if len({json.dumps(to_mapping(cards[r]), sort_keys=True) for r in used}) <= 1:
+            # one card for every row (replicas differing only by seed): decode all cells at once
+            out = self._decode(cards[used[0]] if used else None, index, used[0] if used else "", names)
+        else:
+            replica_of_cell = np.repeat(row_replica.reshape(-1), counts)
+            out = {name: np.empty(len(index), dtype=next(c.dtype for c in DERIVED_COLUMNS if c.name == name))
+                   for name in names}
+            for replica in used:
+                mine = replica_of_cell == replicas.tolist().index(replica)
+                for name, values in self._decode(cards[replica], index[mine], replica, names).items():
+                    out[name][mine] = values
         for name in names:
             self._flat[name], self._offsets[name] = out[name], offsets
+
+    def _decode(self, card, index: np.ndarray, replica: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        from sim_pairs.detector.cell_index import decode_cells
+
+        if card is None:  # no cells at all
+            return {name: np.zeros(0, dtype=next(c.dtype for c in DERIVED_COLUMNS if c.name == name)) for name in names}
+        try:
+            decoded = decode_cells(card, index)
+        except ValueError as error:
+            raise DatasetError(f"{self.path}: column 'cell_index' of detector_view {replica!r}: {error}") from None
+        return {name: decoded[name] for name in names}
 
     def __len__(self) -> int:
         return self.n_rows

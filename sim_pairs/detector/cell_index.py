@@ -23,6 +23,7 @@ import hashlib
 import json
 from typing import Mapping
 
+import numba
 import numpy as np
 
 from .card import DetectorCard
@@ -90,25 +91,42 @@ def decode_cells(card: DetectorCard, index) -> dict[str, np.ndarray]:
     Raises:
         ValueError: an index outside the card's cells.
     """
-    index = np.asarray(index, dtype=np.int64)
+    index = np.ascontiguousarray(index, dtype=np.int64)
     offsets = layer_offsets(card)
     if index.size and (index.min() < 0 or index.max() >= offsets[-1]):
         raise ValueError(f"cell index must be in 0..{offsets[-1] - 1} for card '{card.name}', "
                          f"got {index.min()}..{index.max()}")
-    layer = np.searchsorted(offsets, index, side="right") - 1
-    n = np.array([l.n_cells for l in card.layers], dtype=np.int64)[layer]
-    ieta, iphi = np.divmod(index - offsets[layer], n)
-    centres = centre_tables(card)
-    rho = centres[2, layer, ieta]
-    f32 = np.float32
-    return {
-        "cell_layer": layer.astype(np.int8),
-        "cell_eta": centres[0, layer, ieta].astype(f32),
-        "cell_phi": centres[1, layer, iphi].astype(f32),
-        "cell_x": (rho * centres[4, layer, iphi]).astype(f32),
-        "cell_y": (rho * centres[5, layer, iphi]).astype(f32),
-        "cell_z": centres[3, layer, ieta].astype(f32),
-    }
+    n_cells = np.array([l.n_cells for l in card.layers], dtype=np.int64)
+    layer, f32 = _decode_kernel(index, offsets, n_cells, centre_tables(card))
+    return dict(zip(POSITION_COLUMNS, (layer, f32[0], f32[1], f32[2], f32[3], f32[4])))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _decode_kernel(index, offsets, n_cells, centres):
+    """The loop of :func:`decode_cells` (a numpy version costs ~0.4 us per cell, this ~10 ns).
+
+    Same arithmetic as the detector kernel: centres from the card's tables, x and y as
+    rho times the tabulated cos and sin, then rounded to float32.
+    """
+    n = index.shape[0]
+    layer = np.empty(n, dtype=np.int8)
+    out = np.empty((5, n), dtype=np.float32)  # eta, phi, x, y, z
+    for i in range(n):
+        c = index[i]
+        l = 0
+        while c >= offsets[l + 1]:
+            l += 1
+        rel = c - offsets[l]
+        ieta = rel // n_cells[l]
+        iphi = rel - ieta * n_cells[l]
+        rho = centres[2, l, ieta]
+        layer[i] = l
+        out[0, i] = centres[0, l, ieta]
+        out[1, i] = centres[1, l, iphi]
+        out[2, i] = rho * centres[4, l, iphi]
+        out[3, i] = rho * centres[5, l, iphi]
+        out[4, i] = centres[3, l, ieta]
+    return layer, out
 
 
 def _digest(mapping: Mapping) -> str:
