@@ -10,6 +10,11 @@ parameters (``track_d0``, ``track_z0``, ``track_theta``, ``track_phi``,
 
 Units: COCOA writes Geant4's internal units, MeV and mm; ``energy_scale`` (default
 1e-3) converts energies and momenta to GeV, lengths stay in mm.
+
+rs3l datasets store a cell as its index in a detector card (schema version 2,
+``sim_pairs.detector.cell_index``): the reader adds ``cell_index`` for the card given
+(COCOA's default granularity is the ``cocoa`` card's) and keeps COCOA's own cell
+positions beside it.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ def read_cocoa(
     tree: str = COCOA_TREE,
     energy_scale: float = 1e-3,
     reconstructed_only: bool = True,
+    card="cocoa",
     entry_start: int | None = None,
     entry_stop: int | None = None,
 ) -> ak.Array:
@@ -69,17 +75,21 @@ def read_cocoa(
         energy_scale: multiplies energies and momenta to give GeV (COCOA writes MeV).
         reconstructed_only: keep only tracks with ``track_reconstructed`` true, when
             the file has that branch.
+        card: the detector card (a ``DetectorCard`` or a name for ``load_card``) whose
+            cells ``cell_index`` counts; None leaves ``cell_index`` out.
         entry_start, entry_stop: the range of events to read.
 
     Returns:
-        An awkward array of events with fields ``cell_layer`` (int8), ``cell_eta``,
-        ``cell_phi``, ``cell_x``, ``cell_y``, ``cell_z``, ``cell_energy``,
+        An awkward array of events with fields ``cell_index`` (int32, unless ``card``
+        is None), ``cell_layer`` (int8), ``cell_eta``, ``cell_phi``, ``cell_x``,
+        ``cell_y``, ``cell_z`` (COCOA's positions), ``cell_energy``,
         ``track_pt``, ``track_eta``, ``track_phi``, ``track_charge`` (int8),
         ``track_d0``, ``track_z0``, ``track_eta_layer`` and ``track_phi_layer``
         (var * 6), all jagged per event, float32 unless stated.
 
     Raises:
-        ReaderError: the file, tree or a branch is missing (named in the message).
+        ReaderError: the file, tree or a branch is missing (named in the message), or
+            a cell lies outside the card.
     """
     tree_obj = open_tree(path, tree)
     span = dict(entry_start=entry_start, entry_stop=entry_stop)
@@ -114,4 +124,21 @@ def read_cocoa(
         "cell_z": ak.values_astype(b["cell_z"], f32),
         "cell_energy": ak.values_astype(b["cell_e"] * energy_scale, f32),
     }
+    if card is not None:
+        cells = {"cell_index": _cell_index(cells, card, path, tree), **cells}
     return ak.zip({**cells, **tracks}, depth_limit=1)
+
+
+def _cell_index(cells: dict, card, path, tree) -> ak.Array:
+    """COCOA's cells as indices into ``card`` (found from their layer and centre)."""
+    from ..detector import load_card
+    from ..detector.cell_index import encode_cells
+
+    card = load_card(card) if isinstance(card, str) else card
+    counts = ak.num(cells["cell_layer"])
+    flat = {k: ak.to_numpy(ak.flatten(cells[k])) for k in ("cell_layer", "cell_eta", "cell_phi")}
+    try:
+        index = encode_cells(card, flat["cell_layer"], flat["cell_eta"], flat["cell_phi"])
+    except ValueError as error:
+        raise ReaderError(f"{path}: tree '{tree}' branches cell_layer/cell_eta/cell_phi: {error}") from None
+    return ak.unflatten(index, counts)

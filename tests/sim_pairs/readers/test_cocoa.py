@@ -5,6 +5,8 @@ import pytest
 uproot = pytest.importorskip("uproot")
 
 from sim_pairs.readers import ReaderError, read_cocoa  # noqa: E402
+from sim_pairs.detector import load_card  # noqa: E402
+from sim_pairs.detector.cell_index import POSITION_COLUMNS, decode_cells, encode_cells  # noqa: E402
 from sim_pairs.schema import columns_of  # noqa: E402
 
 CELLS = {"cell_layer": [[0, 3, 5], [1]], "cell_x": [[1500.0, 2100.0, 3300.0], [0.0]],
@@ -44,7 +46,13 @@ def test_cocoa_file_reads_into_detector_columns(tmp_path, with_xyz):
     path = _write(tmp_path / "cocoa.root", {**CELLS, **TRACKS, **layers})
     events = read_cocoa(path, reconstructed_only=False)
     assert len(events) == 2
-    assert set(events.fields) == {c.name for c in columns_of("detector")}
+    # the schema's detector columns, and COCOA's own cell positions beside cell_index
+    assert set(events.fields) == {c.name for c in columns_of("detector")} | set(POSITION_COLUMNS)
+    card = load_card("cocoa")
+    for e in range(2):
+        expected = encode_cells(card, CELLS["cell_layer"][e], CELLS["cell_eta"][e], CELLS["cell_phi"][e])
+        np.testing.assert_array_equal(ak.to_numpy(events.cell_index[e]), expected)
+        np.testing.assert_array_equal(decode_cells(card, expected)["cell_layer"], CELLS["cell_layer"][e])
     np.testing.assert_allclose(ak.to_numpy(events.cell_energy[0]), [1.2, 0.35, 0.08], rtol=1e-6)
     assert events.cell_layer.type.content.content.primitive == "int8"
     p = np.array([20.0, 5.0])
