@@ -107,7 +107,7 @@ def heads_table(n_groups: int, epochs: int) -> list[tuple]:
     with tempfile.TemporaryDirectory() as tmp:
         data = write_synthetic_dataset(Path(tmp) / "data", n_shards=2, groups_per_shard=n_groups // 2,
                                        views=("nominal",), detector=False)
-        contract = DataContract(graph="particles", k=16, val_fraction=0.0, test_fraction=0.0, num_workers=0)
+        contract = DataContract(graph="particles", val_fraction=0.0, test_fraction=0.0, num_workers=0)
         target = TaskTarget(TASKS["multiclass"], contract.labels)
         torch.manual_seed(0)
         backbone = build_backbone(BackboneConfig(), contract.input_dims())  # the RS3L backbone

@@ -158,7 +158,7 @@ def main(argv=None) -> None:
             data_dir = write_synthetic_dataset(
                 tmp / f"p{n}", n_shards=1, groups_per_shard=64, views=("a", "b"), detector=False, n_particles=(n + 3, n + 3)
             )
-            contract = DataContract(k=16, max_particles=n)
+            contract = DataContract(max_particles=n)
             rates.append((f"particles, {n} nodes", build_rate(data_dir, contract, seconds)))
         det_dir = write_synthetic_dataset(tmp / "det", n_shards=1, groups_per_shard=16, views=("r0", "r1"), n_particles=(60, 100))
         det = ShardArrays(det_dir / "shard-00000.parquet", "detector")
@@ -172,7 +172,7 @@ def main(argv=None) -> None:
 
         torch.set_num_threads(train_threads)
         pair_dir = write_synthetic_dataset(tmp / "train", n_shards=1, groups_per_shard=128, views=("a", "b"), detector=False, n_particles=(40, 60))
-        consumed = train_rate(pair_dir, DataContract(k=16), 2 if args.quick else 4)
+        consumed = train_rate(pair_dir, DataContract(), 2 if args.quick else 4)
         if consumed is not None:
             building = rates[0][1]
             print(f"\nDefault backbone training step: {consumed:.0f} jets/s on {train_threads} threads (jets of 40-60 nodes)")

@@ -29,7 +29,7 @@ from torch_geometric.data import Batch, Data
 from .cache import GraphCache
 from .collate import GroupBatch, PairBatch
 from .contract import DataContract
-from .dataset import MODES, SPLITS, split_of
+from .splits import MODES, SPLITS, split_of
 
 __all__ = ["CachedJets", "EpochBatches", "make_cached_loader", "gather_batch"]
 

@@ -35,31 +35,9 @@ from .builder import GraphBuilder
 from .collate import collate_groups, collate_pairs, collate_single
 from .contract import DataContract
 from .shard_reader import ShardArrays
+from .splits import MODES, SPLITS, split_of
 
 __all__ = ["PairDataset", "make_loader", "split_of", "SPLITS", "MODES"]
-
-SPLITS = ("train", "val", "test")
-MODES = ("pairs", "groups", "single")
-
-
-def split_of(group_ids: np.ndarray, val_fraction: float, test_fraction: float) -> np.ndarray:
-    """Split index (0 train, 1 val, 2 test) of each group id, from a stable hash.
-
-    The hash (splitmix64 of the id) is plain 64-bit integer arithmetic: the same on
-    every platform and in every process, whatever the order of the ids.
-    """
-    z = np.asarray(group_ids, dtype=np.int64).astype(np.uint64)
-    with np.errstate(over="ignore"):
-        z = z + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    u = (z >> np.uint64(11)).astype(np.float64) / 2.0**53
-    out = np.zeros(len(z), dtype=np.int64)
-    out[u < test_fraction + val_fraction] = 1
-    out[u < test_fraction] = 2
-    return out
-
 
 class PairDataset(IterableDataset):
     """Positive pairs (or view groups, or single jets) streamed from a dataset directory.

@@ -42,9 +42,11 @@ class EvaluateConfig:
     finetune_head: Literal["linear", "mlp"] = "mlp"  # head on the fine-tuned / supervised backbone
     mlp_hidden: list[int] = field(default_factory=lambda: [128, 64, 32, 8])  # RS3L: 8->128->64->32->8->1
     label_fractions: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0])  # of the train split
-    epochs: int = 100  # frozen heads: on cached embeddings, an epoch costs milliseconds
-    finetune_epochs: int = 10  # fine-tuned and supervised taggers
-    lr: float = 1e-2  # frozen heads, Adam (at 1e-3 a linear probe stays far from its optimum on small sets)
+    epochs: int = 100  # frozen MLP heads: on cached embeddings, an epoch costs milliseconds (the linear probe is fitted to its optimum)
+    finetune_epochs: int = 10  # fine-tuned and supervised taggers (at least min_steps steps)
+    min_steps: int = 200  # fine-tuned and supervised taggers: more epochs when a small label fraction gives fewer steps
+    patience: int = 10  # epochs without a lower validation loss before a tagger or MLP head stops early
+    lr: float = 1e-2  # frozen MLP heads, Adam
     finetune_lr: float = 1e-4  # RS3L "floating" backbone
     supervised_lr: float = 1e-3  # from scratch, as the pre-training
     batch_size: int = 1000  # graph batches: fine-tuning, supervised, embedding (RS3L fine-tuning batch)
@@ -85,7 +87,7 @@ class EvaluateConfig:
         for name in ("epochs", "finetune_epochs", "batch_size", "head_batch_size", "n_energy_bins"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
-        for name in ("bootstrap", "tsne_samples", "num_workers"):
+        for name in ("bootstrap", "tsne_samples", "num_workers", "min_steps", "patience"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must not be negative, got {getattr(self, name)}")
         for name in ("lr", "finetune_lr", "supervised_lr"):

@@ -47,11 +47,11 @@ from .predictions import read_predictions, write_predictions
 from .pretrained import load_pretrained_backbone
 from .report import json_safe, write_metrics_json, write_report
 from .summary import summarise_task
-from .targets import TaskTarget
+from .targets import NoTrainingJets, TaskTarget
 from .task_figures import task_figures
 from .tasks import TaskError, resolve_tasks
-from .train_heads import (embed, predict_embeddings, predict_graphs, task_selector, train_on_embeddings,
-                          train_on_graphs)
+from .embedding_heads import train_on_embeddings
+from .train_heads import embed, predict_embeddings, predict_graphs, task_selector, train_on_graphs
 
 __all__ = ["evaluate", "evaluation_inputs", "evaluation_is_current", "dataset_inventory", "EvaluationError"]
 
@@ -234,7 +234,9 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
                 try:
                     if mode == "frozen":
                         result = train_on_embeddings(head, emb["train"], emb["val"], target, epochs=ecfg.epochs,
-                                                     lr=ecfg.lr, batch_size=ecfg.head_batch_size, **common)
+                                                     lr=ecfg.lr, batch_size=ecfg.head_batch_size,
+                                                     patience=ecfg.patience,
+                                                     select=task_selector(target, fraction, ecfg.seed), **common)
                         cols = predict_embeddings(head.to(device), emb["test"], target)
                     else:
                         if mode == "finetune":
@@ -250,15 +252,13 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
                         model = Tagger(net, head)
                         train = loader("train", nominal, True, select=task_selector(target, fraction, ecfg.seed))
                         val = loader("val", nominal, select=task_selector(target)) if has_val else None
-                        result = train_on_graphs(model, train, val, target,
-                                                 epochs=ecfg.finetune_epochs, lr=lr, **common)
+                        result = train_on_graphs(model, train, val, target, epochs=ecfg.finetune_epochs, lr=lr,
+                                                 min_steps=ecfg.min_steps, patience=ecfg.patience, **common)
                         cols, _ = predict_graphs(model, loader("test", views), target, device=device,
                                                  desc=f"predicting {tagger}")
-                except ValueError as err:
-                    if "no training jets" in str(err) or "yielded no batches" in str(err):
-                        log.warning("task %s, %s at fraction %g skipped: %s", task.name, tagger, fraction, err)
-                        continue
-                    raise
+                except NoTrainingJets as err:
+                    log.warning("task %s, %s at fraction %g skipped: %s", task.name, tagger, fraction, err)
+                    continue
                 n = len(cols["label"])
                 if n == 0:
                     raise EvaluationError(f"{data_dir}: the test split has no jets for task '{task.name}'")

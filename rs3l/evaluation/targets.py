@@ -16,13 +16,19 @@ jets used for label-efficiency curves.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .tasks import Task
 
-__all__ = ["TaskTarget", "label_fraction_mask"]
+__all__ = ["TaskTarget", "label_fraction_mask", "NoTrainingJets"]
+
+
+class NoTrainingJets(ValueError):
+    """A task and label fraction that leave no jets to train on."""
 
 _MASK64 = (1 << 64) - 1
 
@@ -36,22 +42,37 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
-def label_fraction_mask(group_id, fraction: float, seed: int = 0) -> np.ndarray:
+def label_fraction_mask(group_id, fraction: float, seed: int = 0, label=None) -> np.ndarray:
     """Which jets belong to the labelled subset of the given fraction.
 
     A stable hash of (group_id, seed) decides, so the subsets are nested (the 1%
     subset lies inside the 10% one), every view of a group is in or out together,
     and the choice is independent of the hash that assigns train / val / test.
+    With ``label`` the choice is stratified: of each class's groups, the
+    ``ceil(fraction * n_class)`` with the lowest hash (at least one per class), so a
+    small fraction keeps the classes' proportions instead of a binomial draw of them.
 
     Args:
         group_id: [N] int64 group ids.
         fraction: in (0, 1]; 1 keeps everything.
+        label: [N] class of each jet (optional).
     """
     gid = np.asarray(group_id, dtype=np.int64)
     if fraction >= 1.0:
         return np.ones(len(gid), bool)
     salted = _splitmix64(gid.view(np.uint64) ^ _splitmix64(np.array([seed + 0x5EED], dtype=np.uint64))[0])
-    return (salted >> np.uint64(11)).astype(np.float64) / float(1 << 53) < fraction
+    u = (salted >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    if label is None:
+        return u < fraction
+    label = np.asarray(label)
+    keep = np.zeros(len(gid), bool)
+    for c in np.unique(label):
+        rows = np.flatnonzero(label == c)
+        groups, first = np.unique(gid[rows], return_index=True)
+        wanted = math.ceil(fraction * len(groups))
+        chosen = groups[np.argsort(u[rows[first]], kind="stable")[:wanted]]
+        keep[rows] = np.isin(gid[rows], chosen)
+    return keep
 
 
 class TaskTarget:
@@ -116,7 +137,8 @@ class TaskTarget:
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean loss of raw head outputs ``[B, C]`` against :meth:`target`."""
-        output = output.float()
+        output = output.float() if output.dtype in (torch.float16, torch.bfloat16) else output
+        target = target.to(output.dtype) if target.is_floating_point() else target
         if self.kind == "binary":
             return F.binary_cross_entropy_with_logits(output.squeeze(-1), target)
         if self.kind == "multiclass":

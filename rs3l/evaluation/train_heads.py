@@ -1,18 +1,16 @@
-"""Training and applying taggers through the shared :class:`rs3l.train.trainer.Trainer`.
-
-Two paths, one loop:
+"""Training and applying taggers on graphs, and embedding splits with a frozen backbone.
 
 * on graphs (:func:`train_on_graphs`): a :class:`~rs3l.evaluation.heads.Tagger`
-  (backbone + head) sees PyG batches; used for fine-tuning and for the supervised
-  baseline, and for a head on a :class:`~rs3l.evaluation.heads.FrozenBackbone`.
-* on embeddings (:func:`train_on_embeddings`): a frozen backbone in eval mode is a
-  fixed function, so its embeddings are computed once per split (:func:`embed`) and
-  the head trains on them; the same result as the graph path at a fraction of the
-  cost (no backbone forward per epoch).
+  (backbone + head) sees PyG batches through the shared :class:`rs3l.train.trainer.Trainer`;
+  used for fine-tuning and for the supervised baseline. Small labelled sets get at
+  least ``min_steps`` optimiser steps (more epochs), and the epoch with the lowest
+  validation loss is kept (early stopping after ``patience`` epochs without one).
+* on embeddings: a frozen backbone is a fixed function, so each split is embedded once
+  (:func:`embed`) and the heads train on the result
+  (:mod:`rs3l.evaluation.embedding_heads`).
 
-Model selection: the Trainer keeps the epoch with the lowest validation loss
-(``best.pt``) and restores it. Only the task's jets in the labelled fraction
-(:func:`rs3l.evaluation.targets.label_fraction_mask`) are trained on: give the graph
+Only the task's jets in the labelled fraction (a class-stratified subset,
+:func:`rs3l.evaluation.targets.label_fraction_mask`) are trained on: give the graph
 loader :func:`task_selector` so that it never builds the others' graphs and its
 batches stay full; :class:`TaskBatches` drops any that still come through.
 """
@@ -20,6 +18,7 @@ batches stay full; :class:`TaskBatches` drops any that still come through.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -30,10 +29,10 @@ from torch import nn
 
 from rs3l.train.trainer import Trainer, TrainResult, move_to_device
 
-from .targets import TaskTarget, label_fraction_mask
+from .targets import NoTrainingJets, TaskTarget, label_fraction_mask
 
-__all__ = ["EmbeddedSet", "embed", "task_selector", "TaskBatches", "train_on_graphs", "train_on_embeddings",
-           "predict_graphs", "predict_embeddings"]
+__all__ = ["EmbeddedSet", "embed", "task_selector", "TaskBatches", "train_on_graphs", "predict_graphs",
+           "predict_embeddings"]
 
 log = logging.getLogger(__name__)
 
@@ -128,29 +127,33 @@ def embed(backbone: nn.Module, loader: Iterable, device: torch.device | str = "c
 
 def task_selector(target: TaskTarget, fraction: float = 1.0, seed: int = 0):
     """``select(group_id, label) -> mask`` for :func:`graphs.dataset.make_loader`: the
-    task's classes, and of those the labelled ``fraction`` (by group, as :class:`TaskBatches`)."""
+    task's classes, and of those the labelled ``fraction``, stratified by the task's
+    classes (by group, as :class:`TaskBatches`)."""
 
     def select(group_id: np.ndarray, label: np.ndarray) -> np.ndarray:
-        keep = target.select(torch.as_tensor(label)).numpy()
+        label = torch.as_tensor(label)
+        keep = target.select(label).numpy()
         if fraction < 1.0:
-            keep &= label_fraction_mask(group_id, fraction, seed)
+            mapped = target.lookup[label].numpy()
+            keep &= label_fraction_mask(group_id, fraction, seed, label=mapped)
         return keep
 
     return select
 
 
 class TaskBatches:
-    """Re-iterable view of a graph loader keeping only the task's jets in the labelled fraction.
+    """Re-iterable view of a graph loader keeping only the task's jets.
+
+    The labelled fraction is a property of the whole set (stratified by class), so it is
+    chosen where the set is known: give the loader ``select=task_selector(target, fraction)``.
 
     Args:
         loader: yields PyG batches (graph attributes ``label``, ``group_id``).
         target: the task (which labels it uses).
-        fraction: labelled fraction kept (1: all).
-        seed: seed of the fraction's hash.
     """
 
-    def __init__(self, loader: Iterable, target: TaskTarget, fraction: float = 1.0, seed: int = 0) -> None:
-        self.loader, self.target, self.fraction, self.seed = loader, target, fraction, seed
+    def __init__(self, loader: Iterable, target: TaskTarget) -> None:
+        self.loader, self.target = loader, target
 
     def set_epoch(self, epoch: int) -> None:
         for obj in (self.loader, getattr(self.loader, "sampler", None), getattr(self.loader, "dataset", None)):
@@ -164,9 +167,8 @@ class TaskBatches:
     def __iter__(self) -> Iterator:
         from torch_geometric.data import Batch
 
-        select = task_selector(self.target, self.fraction, self.seed)
         for batch in self.loader:
-            keep = torch.as_tensor(select(batch.group_id.reshape(-1).cpu().numpy(), batch.label.reshape(-1).cpu().numpy()))
+            keep = self.target.select(batch.label.reshape(-1).cpu())
             if bool(keep.all()):
                 yield batch
             elif bool(keep.any()):
@@ -180,80 +182,29 @@ def _graph_step(target: TaskTarget):
     return step
 
 
-def _trainer(model, step, out_dir, *, epochs, lr, device, seed, patience, progress, config) -> Trainer:
-    return Trainer(model, step, out_dir=out_dir, epochs=epochs, lr=lr, scheduler="none", grad_clip=5.0,
-                   patience=patience, device=device, seed=seed, progress=progress, config=config, restore_best=True)
-
-
 def train_on_graphs(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None, target: TaskTarget, *,
                     out_dir: str | Path, epochs: int, lr: float, fraction: float = 1.0, device="cpu", seed: int = 0,
-                    patience: int | None = None, progress: bool = True, resume: bool = False,
+                    patience: int | None = None, min_steps: int = 0, progress: bool = True, resume: bool = False,
                     config: dict | None = None) -> TrainResult:
     """Train a :class:`~rs3l.evaluation.heads.Tagger` on graph batches with the shared Trainer.
 
     Only parameters with ``requires_grad`` are optimised (a FrozenBackbone's are not).
-    Checkpoints and logs go to ``out_dir``; the best-validation weights are restored.
+    ``train_loader`` holds the labelled ``fraction`` already (``select=task_selector(...)``);
+    ``fraction`` names it in messages. Runs ``epochs`` epochs, or more when that gives fewer than ``min_steps`` optimiser
+    steps (a 1% label fraction is a handful of batches per epoch); stops after
+    ``patience`` epochs without a lower validation loss. Checkpoints and logs go to
+    ``out_dir``; the best-validation weights are restored.
     """
-    train = TaskBatches(train_loader, target, fraction, seed)
+    train = TaskBatches(train_loader, target)
     val = TaskBatches(val_loader, target) if val_loader is not None else None
-    trainer = _trainer(model, _graph_step(target), out_dir, epochs=epochs, lr=lr, device=device, seed=seed,
-                       patience=patience, progress=progress, config=config)
+    if len(train) == 0:
+        raise NoTrainingJets(f"no training jets for task '{target.task.name}' at label fraction {fraction:g}")
+    per_epoch = len(train)
+    epochs = max(epochs, math.ceil(min_steps / per_epoch))
+    trainer = Trainer(model, _graph_step(target), out_dir=out_dir, epochs=epochs, lr=lr, scheduler="none",
+                      grad_clip=5.0, patience=patience if val is not None else None, device=device, seed=seed,
+                      progress=progress, config=config, restore_best=True)
     return trainer.fit(train, val, resume=resume)
-
-
-class _EmbeddingBatches:
-    """Shuffled mini-batches (z, target) of an embedded set; a new order each epoch."""
-
-    def __init__(self, z: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> None:
-        self.z, self.y, self.batch_size, self.shuffle, self.seed, self.epoch = z, y, batch_size, shuffle, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return (len(self.y) + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self):
-        n = len(self.y)
-        if self.shuffle:
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch))
-        else:
-            order = torch.arange(n)
-        for start in range(0, n, self.batch_size):
-            idx = order[start:start + self.batch_size]
-            yield self.z[idx], self.y[idx]
-
-
-def _embedding_targets(data: EmbeddedSet, target: TaskTarget, fraction: float, seed: int):
-    sub = data.subset(task_selector(target, fraction, seed)(data.group_id.numpy(), data.label.numpy()))
-    return sub.z, target.target(sub.label, sub.jet_energy)
-
-
-def train_on_embeddings(head: nn.Module, train: EmbeddedSet, val: EmbeddedSet | None, target: TaskTarget, *,
-                        out_dir: str | Path, epochs: int, lr: float, batch_size: int, fraction: float = 1.0,
-                        device="cpu", seed: int = 0, patience: int | None = None, progress: bool = True,
-                        resume: bool = False, config: dict | None = None) -> TrainResult:
-    """Train a head on precomputed embeddings of a frozen backbone with the shared Trainer.
-
-    Raises:
-        ValueError: when the task and fraction leave no training jets.
-    """
-    z, y = _embedding_targets(train, target, fraction, seed)
-    if len(y) == 0:
-        raise ValueError(f"no training jets for task '{target.task.name}' at label fraction {fraction:g}")
-    train_batches = _EmbeddingBatches(z, y, batch_size, True, seed)
-    val_batches = None
-    if val is not None:
-        vz, vy = _embedding_targets(val, target, 1.0, seed)
-        val_batches = _EmbeddingBatches(vz, vy, batch_size, False, seed) if len(vy) else None
-
-    def step(model, batch):
-        zb, yb = batch
-        return target.loss(model(zb), yb)
-
-    trainer = _trainer(head, step, out_dir, epochs=epochs, lr=lr, device=device, seed=seed, patience=patience,
-                       progress=progress, config=config)
-    return trainer.fit(train_batches, val_batches, resume=resume)
 
 
 def _columns(target: TaskTarget, out: torch.Tensor, label, group_id, view, jet_energy) -> dict[str, np.ndarray]:

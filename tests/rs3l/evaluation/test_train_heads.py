@@ -1,4 +1,5 @@
-"""Heads trained through the shared Trainer: freezing freezes, fine-tuning changes, targets are right."""
+"""Heads on graphs (shared Trainer) and on cached embeddings: freezing freezes, fine-tuning changes,
+the linear probe reaches scikit-learn's optimum, small label fractions still learn, targets are right."""
 
 import numpy as np
 import pytest
@@ -8,8 +9,9 @@ from torch_geometric.data import Batch, Data
 from rs3l.evaluation.heads import FrozenBackbone, LinearHead, MLPHead, Tagger, build_head
 from rs3l.evaluation.targets import TaskTarget, label_fraction_mask
 from rs3l.evaluation.tasks import TASKS
-from rs3l.evaluation.train_heads import (embed, predict_embeddings, predict_graphs, train_on_embeddings,
-                                         train_on_graphs, TaskBatches)
+from rs3l.evaluation.embedding_heads import fit_linear_probe, train_on_embeddings
+from rs3l.evaluation.train_heads import (embed, predict_embeddings, predict_graphs, task_selector, train_on_graphs,
+                                         TaskBatches)
 from rs3l.models.backbone import build_backbone
 from rs3l.models.config import BackboneConfig
 
@@ -38,7 +40,7 @@ def _batches(graphs, size=16):
 
 def _backbone(norm="batch"):
     torch.manual_seed(0)
-    cfg = BackboneConfig(encoder_channels=[16], edge_conv_channels=[[16]], k=3, head_channels=[16],
+    cfg = BackboneConfig(encoder_channels=[16], edge_conv_channels=[[16]], feature_k=3, head_channels=[16],
                          embedding_dim=8, norm=norm)
     return build_backbone(cfg, {"particle": 4})
 
@@ -85,16 +87,17 @@ def test_finetuning_changes_the_backbone(tmp_path):
     assert len(changed) > 0.8 * len(before)
 
 
-def test_task_batches_filter_classes_and_fraction():
+def test_task_batches_filter_classes_and_the_selector_takes_a_stratified_fraction():
     graphs = _jets(90, 3)
     target = TaskTarget(TASKS["q_vs_g"], CLASSES)
     kept = [b for b in TaskBatches(_batches(graphs), target)]
     labels = torch.cat([b.label for b in kept])
     assert set(labels.tolist()) == {0, 1} and len(labels) == 60
-    half = torch.cat([b.group_id for b in TaskBatches(_batches(graphs), target, fraction=0.5)])
-    expected = [g.group_id.item() for g in graphs if g.label.item() < 2
-                and label_fraction_mask(g.group_id.numpy(), 0.5)[0]]
-    assert half.tolist() == expected
+    # the labelled fraction is chosen over the whole set, stratified: half of each class
+    keep = task_selector(target, 0.5)(np.array([g.group_id.item() for g in graphs]), np.array([g.label.item() for g in graphs]))
+    assert np.bincount([g.label.item() for g, k in zip(graphs, keep) if k], minlength=3).tolist() == [15, 15, 0]
+    mask = label_fraction_mask(np.array([g.group_id.item() for g in graphs]), 0.5, label=[g.label.item() for g in graphs])
+    assert np.array_equal(keep, mask & np.array([g.label.item() < 2 for g in graphs]))
 
 
 def test_label_fraction_mask_nested_and_sized():
@@ -104,6 +107,12 @@ def test_label_fraction_mask_nested_and_sized():
     assert small.mean() == pytest.approx(0.01, abs=0.002) and big.mean() == pytest.approx(0.1, abs=0.005)
     assert label_fraction_mask(gid, 1.0).all()
     assert not np.array_equal(label_fraction_mask(gid, 0.1, seed=1), big)
+    # stratified by class: ceil(fraction * n_class) groups of each class, nested, a rare class kept
+    label = np.where(np.arange(len(gid)) % 100 == 0, 1, 0)
+    small, big = label_fraction_mask(gid, 0.001, label=label), label_fraction_mask(gid, 0.01, label=label)
+    assert np.all(big[small])
+    assert [int(small[label == c].sum()) for c in (0, 1)] == [99, 1]
+    assert [int(big[label == c].sum()) for c in (0, 1)] == [990, 10]
 
 
 def test_targets():
@@ -127,8 +136,9 @@ def test_frozen_paths_agree_and_learn(tmp_path):
     emb = {name: embed(backbone, b, progress=False) for name, b in (("train", train), ("val", val), ("test", test))}
     torch.manual_seed(1)
     head = MLPHead(8, 1)
-    train_on_embeddings(head, emb["train"], emb["val"], target, out_dir=tmp_path / "h", epochs=12, lr=2e-2,
-                        batch_size=64, progress=False)
+    result = train_on_embeddings(head, emb["train"], emb["val"], target, out_dir=tmp_path / "h", epochs=12, lr=2e-2,
+                                 batch_size=64)
+    assert result.steps == 12 * 3 and (tmp_path / "h" / "checkpoint.pt").is_file()  # 150 training jets, batches of 64
     cols = predict_embeddings(head, emb["test"], target)
     assert set(cols) == {"group_id", "view", "label", "score"} and len(cols["score"]) == 120
     from sklearn.metrics import roc_auc_score
@@ -137,3 +147,53 @@ def test_frozen_paths_agree_and_learn(tmp_path):
     np.testing.assert_allclose(graph_cols["score"], cols["score"], rtol=1e-5, atol=1e-6)
     assert graph_cols["view"].tolist() == cols["view"].tolist()
     torch.testing.assert_close(graph_emb.z, emb["test"].z)
+
+
+@pytest.mark.parametrize("task", ["hbb_vs_qcd", "multiclass"])
+def test_linear_probe_reaches_the_optimum_scikit_learn_finds(task):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    g = torch.Generator().manual_seed(5)
+    label = torch.arange(600) % 3
+    z = torch.randn(600, 8, generator=g) + 0.8 * torch.nn.functional.one_hot(label, 8).float()
+    target = TaskTarget(TASKS[task], CLASSES)
+    y = target.target(label)
+    head = LinearHead(8, target.out_dim)
+    fit = fit_linear_probe(head, z, y, target)
+    assert 0 < fit["steps"] < 500
+    zn = torch.nn.functional.normalize(z, dim=-1).numpy()  # the probe sees the L2-normalised embedding
+    ref = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(zn, y.numpy())
+    with torch.no_grad():
+        out = head(z)
+    if task == "hbb_vs_qcd":
+        ours, theirs = out.squeeze(-1).numpy(), ref.decision_function(zn)
+        assert abs(roc_auc_score(y.numpy(), ours) - roc_auc_score(y.numpy(), theirs)) < 1e-3
+        np.testing.assert_allclose(head.linear.weight.detach().numpy()[0], ref.coef_[0], rtol=1e-3, atol=1e-3)
+    else:
+        probs = torch.softmax(out, -1).numpy()
+        np.testing.assert_allclose(probs, ref.predict_proba(zn), atol=1e-3)
+    # a probe trained to its optimum does not care where it started
+    other = LinearHead(8, target.out_dim)
+    torch.nn.init.normal_(other.linear.weight, std=3.0)
+    fit_linear_probe(other, z, y, target)
+    with torch.no_grad():  # softmax logits are defined up to a constant: compare probabilities
+        read = (lambda o: torch.sigmoid(o)) if task == "hbb_vs_qcd" else (lambda o: torch.softmax(o, -1))
+        torch.testing.assert_close(read(other(z)), read(out), rtol=1e-4, atol=1e-4)
+
+
+def test_a_supervised_tagger_learns_an_easy_task_from_ten_percent_of_labels(tmp_path):
+    """The baseline at 10% labels: stratified jets, at least min_steps steps, well above chance."""
+    from sklearn.metrics import roc_auc_score
+
+    target = TaskTarget(TASKS["hbb_vs_qcd"], CLASSES)
+    train_graphs = _jets(600, 1)
+    select = task_selector(target, 0.1)
+    keep = select(np.array([g.group_id.item() for g in train_graphs]), np.array([g.label.item() for g in train_graphs]))
+    train = _batches([g for g, k in zip(train_graphs, keep) if k])  # 60 jets: 4 batches an epoch
+    model = Tagger(_backbone(norm="batch"), MLPHead(8, 1))
+    result = train_on_graphs(model, train, _batches(_jets(90, 2)), target, out_dir=tmp_path, epochs=2, lr=1e-3,
+                             fraction=0.1, min_steps=120, patience=None, progress=False)
+    assert result.steps >= 120 and len(result.history) == 30
+    cols, _ = predict_graphs(model, _batches(_jets(150, 3)), target, progress=False)
+    assert roc_auc_score(cols["label"], cols["score"]) > 0.85

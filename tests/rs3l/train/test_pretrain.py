@@ -46,7 +46,7 @@ class NoisyCopies(Dataset):
 
 def _backbone():
     torch.manual_seed(0)
-    config = BackboneConfig(k=4, encoder_channels=[24, 24], edge_conv_channels=[[24], [24]], head_channels=[16],
+    config = BackboneConfig(feature_k=4, encoder_channels=[24, 24], edge_conv_channels=[[24], [24]], head_channels=[16],
                             embedding_dim=8)
     return build_backbone(config, {"particle": 4})
 
@@ -141,7 +141,7 @@ class _Kill(Exception):
 
 def _contrastive_run(out_dir, kill_at_step=None, resume=False):
     torch.manual_seed(7)
-    config = BackboneConfig(k=3, encoder_channels=[8], edge_conv_channels=[[8, 8], [8]], norm="batch",
+    config = BackboneConfig(feature_k=3, encoder_channels=[8], edge_conv_channels=[[8, 8], [8]], norm="batch",
                             head_channels=[8], embedding_dim=4, dropout=0.2)
     backbone = build_backbone(config, {"particle": 4})
     loader = DataLoader(NoisyCopies(12), batch_size=4, shuffle=True, collate_fn=collate_pairs)

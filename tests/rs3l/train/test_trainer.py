@@ -126,7 +126,7 @@ def test_sync_batchnorm_converts_every_batch_norm_and_keeps_parameters_and_keys(
     from rs3l.models.backbone import build_backbone
     from rs3l.models.config import BackboneConfig
 
-    model = build_backbone(BackboneConfig(encoder_channels=[8], edge_conv_channels=[[8]], k=3, head_channels=[8],
+    model = build_backbone(BackboneConfig(encoder_channels=[8], edge_conv_channels=[[8]], feature_k=3, head_channels=[8],
                                           embedding_dim=4, norm="batch"), {"particle": 4})
     params, keys = list(model.parameters()), list(model.state_dict())
     assert any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
