@@ -153,7 +153,7 @@ def import_jetclass(files: Sequence[str | Path], out: str | Path, *, view: str =
         files: JetClass ``.root`` files, in order (any mix of processes).
         out: the dataset directory.
         view: the view name.
-        chunk_size: jets per shard (must not exceed what fits in memory, ~5 kB per jet).
+        chunk_size: jets per shard (a chunk's branches are held in memory while it is converted).
         tree: the tree name.
         progress: show a progress bar.
     """
