@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     incomplete_arg(p)
     device_arg(p)
 
+    p = sub.add_parser("prepare", help="build the graph cache of a dataset for the config's data section")
+    config_arg(p)
+    p.add_argument("--data", type=Path, required=True, help="dataset directory")
+    p.add_argument("--rebuild", action="store_true", help="build it again even when it is current")
+    incomplete_arg(p)
+
     p = sub.add_parser("evaluate", help="train heads on the frozen backbone and write the report")
     config_arg(p)
     p.add_argument("--data", type=Path, required=True, help="dataset directory")
@@ -199,6 +205,16 @@ def _dispatch(args: argparse.Namespace, config, base_dir: Path) -> int:
 
         pretrain(config, args.data, args.out, device=args.device, resume=not args.restart,
                  allow_incomplete=args.allow_incomplete)
+        return 0
+    if args.command == "prepare":
+        from graphs.cache import build_cache, cache_dir_for, open_cache
+        from sim_pairs.io import check_dataset
+
+        check_dataset(args.data, allow_incomplete=args.allow_incomplete)
+        if args.rebuild:
+            build_cache(args.data, config.data, cache_dir_for(args.data, config.data, config.data.cache_dir))
+        cache = open_cache(args.data, config.data, root=config.data.cache_dir)
+        log.info("graph cache %s: %d jets, %d nodes (%s graphs)", cache.directory, cache.n_jets, len(cache.x), cache.graph)
         return 0
     if args.command == "evaluate":
         from .evaluation.evaluate import evaluate

@@ -102,3 +102,22 @@ def test_pretrain_after_ctrl_c_resumes_with_the_same_command(tmp_path, caplog, m
     assert main(argv + [str(tmp_path / "stopped"), "--restart"]) == 0
     assert "resuming from" not in caplog.text
 
+
+
+def test_prepare_builds_the_graph_cache_and_a_damaged_one_is_named(tmp_path, caplog):
+    from graphs.synthetic import write_synthetic_dataset
+
+    data = write_synthetic_dataset(tmp_path / "data", n_shards=1, groups_per_shard=5, detector=False)
+    config = tmp_path / "run.yaml"
+    config.write_text("data: {graph: particles, cache_dir: %s}\n" % (tmp_path / "caches"))
+    assert main(["prepare", "--config", str(config), "--data", str(data)]) == 0
+    (built,) = (tmp_path / "caches").iterdir()
+    before = {p.name: p.read_bytes() for p in built.iterdir()}
+    assert main(["prepare", "--config", str(config), "--data", str(data), "--rebuild"]) == 0
+    assert {p.name: p.read_bytes() for p in built.iterdir()} == before  # same bytes
+    (built / "pos.bin").write_bytes(b"\0" * 12)
+    caplog.clear()
+    assert main(["prepare", "--config", str(config), "--data", str(data)]) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "pos.bin" in errors[0] and "rs3l prepare --rebuild" in errors[0]
+    assert main(["prepare", "--config", str(config), "--data", str(data), "--rebuild"]) == 0
