@@ -246,9 +246,15 @@ def build_cache(data_dir: str | Path, contract: DataContract, directory: str | P
         except DatasetError:
             pass
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
+        if directory.exists():  # a stale cache: moved aside first, so no reader sees it half deleted
+            stale = directory.with_name(f".{directory.name}.{os.getpid()}.stale.tmp")
+            os.replace(directory, stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            os.rename(tmp, directory)
+        except OSError:  # another process put the same cache in place first
+            if GraphCache(directory).manifest.get("dataset") != fingerprint:
+                raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -117,6 +117,7 @@ def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str =
     Returns:
         the path of ``out_dir/model.pt`` (the final, best-validation backbone weights).
     """
+    from graphs.cache import open_cache
     from graphs.dataset import make_loader
     from ..models.backbone import build_backbone
 
@@ -140,11 +141,14 @@ def pretrain(config, data_dir: str | Path, out_dir: str | Path, *, device: str =
         common = dict(mode=cfg.mode, seed=cfg.seed, num_workers=cfg.num_workers, rank=info.rank,
                       world_size=info.world_size, views=cfg.views)
         config.data.check_dataset(data_dir)  # an imported dataset may lack what the features need
+        if info.enabled:  # one rank builds the graph cache, the others wait and map it
+            if info.is_main:
+                open_cache(data_dir, config.data, root=config.data.cache_dir, progress=progress)
+            torch.distributed.barrier()
         train_loader = make_loader(data_dir, config.data, "train", cfg.batch_size, shuffle=True, **common)
-        try:
-            val_loader = make_loader(data_dir, config.data, "val", cfg.batch_size, shuffle=False, **common)
-        except ValueError as err:  # an empty validation split
-            log.warning("no validation loss, no early stopping: %s", err)
+        val_loader = make_loader(data_dir, config.data, "val", cfg.batch_size, shuffle=False, **common)
+        if len(val_loader) == 0:
+            log.warning("the val split is empty: no validation loss, no early stopping")
             val_loader = None
         run_config = config.to_dict()
         # the config is a TrainSettings: optimiser, schedule and run control go in as they are
