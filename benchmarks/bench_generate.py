@@ -18,13 +18,16 @@ gives the median over the repeats of each ratio, with the range.
 
 **Dask** (``--dask``): ``sim_pairs.generate.generate`` on a ``LocalCluster`` started
 beforehand with 1, 2 and all cores' worker processes (one thread each), passed by
-scheduler address as on a real cluster; hard events per wall-clock second and the
-speed-up over one worker (the aim is >= 0.9 x workers). Cluster start-up is not
+scheduler address as on a real cluster; hard events per wall-clock second, the
+speed-up over one worker (the aim is >= 0.9 x workers), and the CPU seconds the
+workers used per worker and wall-clock second (near 1: busy on a core of their own;
+well below: the machine's other load or waiting on the scheduler). Cluster start-up is not
 timed; each worker imports the generation modules before the clock starts.
 
     python benchmarks/bench_generate.py                      # qcd and hbb, 200 events, 3 repeats, Dask
     python benchmarks/bench_generate.py --quick              # 60 events, 3 repeats, smaller Dask run
     python benchmarks/bench_generate.py --processes qcd hbb wqq zqq ttbar --repeats 5 --no-dask
+    python benchmarks/bench_generate.py --no-chain --dask-shards 16
 """
 
 from __future__ import annotations
@@ -169,19 +172,23 @@ def dask_table(n_shards: int, events_per_shard: int, seed: int) -> None:
                     Client(cluster) as client:
                 client.run(_warm_worker)
                 load = os.getloadavg()[0]
+                cpu_before = client.run(time.process_time)
                 start = time.perf_counter()
                 generate(config, Path(tmp) / f"w{workers}", scheduler=cluster.scheduler_address, progress=False)
                 wall = time.perf_counter() - start
-            rows.append((workers, wall, n_shards * events_per_shard / wall, load))
+                cpu_after = client.run(time.process_time)
+            cpu = sum(cpu_after[w] - cpu_before[w] for w in cpu_after)
+            rows.append((workers, wall, n_shards * events_per_shard / wall, load, cpu / (wall * workers)))
             print(f"  Dask {workers} worker(s): done", file=sys.stderr, flush=True)
 
     print(f"\nrs3l generate on a Dask LocalCluster passed by address ({n_shards} shards x {events_per_shard} qcd "
           f"events, MPI on, views nominal + seed, truth level); {cores} cores\n")
-    print("| workers | wall s | hard events/s | speed-up | speed-up / workers | load average at start |")
-    print("|---|---|---|---|---|---|")
+    print("| workers | wall s | hard events/s | speed-up | speed-up / workers | worker CPU / wall | load average at start |")
+    print("|---|---|---|---|---|---|---|")
     base = rows[0][2]
-    for workers, wall, rate, load in rows:
-        print(f"| {workers} | {wall:.1f} | {rate:.1f} | {rate / base:.2f} | {rate / base / workers:.2f} | {load:.1f} |")
+    for workers, wall, rate, load, busy in rows:
+        print(f"| {workers} | {wall:.1f} | {rate:.1f} | {rate / base:.2f} | {rate / base / workers:.2f} | {busy:.2f} | "
+              f"{load:.1f} |")
 
 
 def main(argv=None) -> None:
@@ -191,11 +198,13 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each row (the median is printed)")
     parser.add_argument("--processes", nargs="+", default=["qcd", "hbb"])
     parser.add_argument("--no-dask", dest="dask", action="store_false", help="skip the Dask scaling table")
+    parser.add_argument("--no-chain", dest="chain", action="store_false", help="skip the table against bare Pythia")
     parser.add_argument("--dask-shards", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     n_events = 60 if args.quick else args.events
-    chain_table(args.processes, n_events, args.repeats, args.seed)
+    if args.chain:
+        chain_table(args.processes, n_events, args.repeats, args.seed)
     if args.dask:
         dask_table(6 if args.quick else args.dask_shards, 20 if args.quick else 40, args.seed)
 
