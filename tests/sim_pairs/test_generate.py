@@ -228,6 +228,16 @@ def test_detector_replicas_share_truth_and_differ_in_detector(tmp_path):
     # Same particles through two detector replicas: equal truth, different cells.
     assert table["part_px"][0].to_list() == table["part_px"][1].to_list()
     assert table["cell_energy"][0].to_list() != table["cell_energy"][1].to_list()
+    # cells are card indices; the cards are in the metadata and the graphs' reader places them
+    from graphs.shard_reader import ShardArrays
+    from sim_pairs.detector import load_card
+    from sim_pairs.detector.cell_index import cards_from_metadata, decode_cells
+
+    cards = cards_from_metadata(read_metadata(out))
+    assert cards == {"r0": load_card("cocoa"), "r1": load_card("cocoa")}
+    jet = ShardArrays(out / "shard-00000.parquet", "detector").detector(1)
+    expected = decode_cells(cards["r1"], ak.to_numpy(table["cell_index"][1]))
+    assert jet.cell_eta.tobytes() == expected["cell_eta"].tobytes() and len(jet.cell_eta) > 20
 
 
 _KILLABLE = """
