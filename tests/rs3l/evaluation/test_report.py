@@ -156,3 +156,25 @@ def test_report_marks_infinite_rejection(tmp_path):
     assert "68% bootstrap intervals" in text and "ratio per class" not in text
     write_metrics_json({"x": float("inf"), "y": [float("nan"), np.float32(2.5)]}, tmp_path / "m.json")
     assert json.loads((tmp_path / "m.json").read_text()) == {"x": None, "y": [None, 2.5]}
+
+
+def test_unmatched_views_are_summarised_and_labelled_in_the_report(tmp_path):
+    """Pythia and Herwig q/g samples: different events per view, so W1 over all jets of each view."""
+    cols = _binary_predictions(n=200)
+    herwig = cols["view"] == "herwig"
+    cols["group_id"] = np.where(herwig, cols["group_id"] + 10**6, cols["group_id"])  # no group in both views
+    config = EvaluateConfig(bootstrap=20)
+    info = {"task": "q_vs_g", "kind": "binary", "classes": ["gluon", "quark"]}
+    path = write_predictions(tmp_path / "q_vs_g.parquet", cols, **info)
+    cols, info = read_predictions(path)
+    task = summarise_task(cols, info, config)
+    rob = task["results"]["supervised_mlp"]["1"]["robustness"]
+    assert rob["fsr_up"]["kind"] == "matched" and rob["herwig"]["kind"] == "unmatched"
+    assert rob["herwig"]["n_groups"] == 0 and rob["herwig"]["n_jets"] == {"nominal": 200, "herwig": 200}
+    assert set(rob["herwig"]["wasserstein_null"]) == {"gluon", "quark"} and "wasserstein_null" not in rob["fsr_up"]
+    sel = (cols["tagger"] == "supervised_mlp") & (cols["label_fraction"] == 1.0) & (cols["label"] == 1)
+    expected = wasserstein_1(cols["score"][sel & (cols["view"] == "nominal")], cols["score"][sel & (cols["view"] == "herwig")])
+    assert rob["herwig"]["wasserstein"]["quark"] == pytest.approx(expected)
+    text = write_report({"nominal_view": "nominal", "views": VIEWS, "tasks": {"q_vs_g": task}}, tmp_path).read_text()
+    assert "W<sub>1</sub> herwig (unmatched)" in text and "W<sub>1</sub> fsr_up (matched)" in text
+    assert "<b>unmatched</b>: between all jets of each view" in text
