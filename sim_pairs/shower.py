@@ -93,20 +93,20 @@ def _memory_lha_class():
     class MemoryLHA(pythia8mc.LHAup):
         """Hands Pythia the queued LHE events in order, one per ``setEvent``.
 
-        ``served`` counts the events handed over, so a caller can check that Pythia
-        asked once per event; with ``repeat_last`` a further request gets the last
-        event again (an internal retry of one event by ``next``).
+        ``requests`` counts Pythia's requests, so a caller can check that it asked
+        exactly once per event; with ``repeat_last`` a further request gets the last
+        event again (an internal retry of one event by ``next``), otherwise none.
         """
 
         def __init__(self, init: LHEInit):
             super().__init__()
             self.lhe_init = init
             self.queue: Sequence[LHEEvent] = ()
-            self.served = 0
+            self.requests = 0
             self.repeat_last = False
 
         def serve(self, events: Sequence[LHEEvent], *, repeat_last: bool) -> None:
-            self.queue, self.served, self.repeat_last = events, 0, repeat_last
+            self.queue, self.requests, self.repeat_last = events, 0, repeat_last
 
         def setInit(self) -> bool:
             init = self.lhe_init
@@ -118,9 +118,9 @@ def _memory_lha_class():
             return True
 
         def setEvent(self, idProcIn: int = 0) -> bool:
-            if self.served < len(self.queue):
-                ev = self.queue[self.served]
-                self.served += 1
+            self.requests += 1
+            if self.requests <= len(self.queue):
+                ev = self.queue[self.requests - 1]
             elif self.repeat_last and self.queue:
                 ev = self.queue[-1]
             else:
@@ -157,9 +157,9 @@ class _PythiaView:
         """Shower and hadronise ``events``; their final states (None where Pythia failed)."""
         self.lha.serve(events, repeat_last=False)
         batch = self.pythia.nextBatch(len(events), "none")
-        if self.lha.served != len(events):
-            raise RuntimeError(f"view {self.name!r}: Pythia took {self.lha.served} hard events for a batch of "
-                               f"{len(events)}; the views would drift apart")
+        if self.lha.requests != len(events):
+            raise RuntimeError(f"view {self.name!r}: Pythia asked for {self.lha.requests} hard events while showering "
+                               f"a batch of {len(events)}; the views would drift apart")
         return batch_final_states(batch, self.pythia.particleData)
 
 

@@ -33,8 +33,20 @@ def test_batch_gives_the_bytes_of_an_event_by_event_read_with_mpi(qcd_lhe, setti
     assert any((np.hypot(p.vx, p.vy) > 0.01).any() for p in got)  # displaced vertices come through
 
 
-def test_a_batch_takes_exactly_its_events(qcd_lhe):
+def test_a_batch_asks_once_per_event_and_a_drift_is_an_error(qcd_lhe):
     init, events = read_lhe_init(qcd_lhe), list(read_lhe_events(qcd_lhe))[:3]
     runner = _PythiaView("v", ["PartonLevel:MPI = off"], 1, init, hadronize_later=False)
-    runner.shower_batch(events)
-    assert runner.lha.served == 3
+    assert all(p is not None for p in runner.shower_batch(events))
+    assert runner.lha.requests == 3
+    # a Pythia that asked twice for one event would shift every later event: refused
+    original = runner.lha.setEvent
+    asked = []
+
+    def twice_for_the_first(*args):
+        if not asked:
+            asked.append(original(*args))
+        return original(*args)
+
+    runner.lha.setEvent = twice_for_the_first
+    with pytest.raises(RuntimeError, match="view 'v': Pythia asked for 4 hard events while showering a batch of 3"):
+        runner.shower_batch(events)
