@@ -3,7 +3,7 @@
 * on graphs (:func:`train_on_graphs`): a :class:`~rs3l.evaluation.heads.Tagger`
   (backbone + head) sees PyG batches through the shared :class:`rs3l.train.trainer.Trainer`;
   used for fine-tuning and for the supervised baseline. Small labelled sets get at
-  least ``min_steps`` optimiser steps (more epochs), and the epoch with the lowest
+  least ``min_steps`` optimiser steps (repeated passes), and the epoch with the lowest
   validation loss is kept (early stopping after ``patience`` epochs without one).
 * on embeddings: a frozen backbone is a fixed function, so each split is embedded once
   (:func:`embed`) and the heads train on the result
@@ -175,6 +175,30 @@ class TaskBatches:
                 yield Batch.from_data_list(batch.index_select(torch.nonzero(keep).flatten()))
 
 
+class _Cycled:
+    """``steps`` batches an epoch from repeated passes over a loader, reshuffled for each pass."""
+
+    def __init__(self, loader, steps: int) -> None:
+        self.loader, self.steps, self.epoch = loader, steps, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator:
+        done, rounds = 0, 0
+        while done < self.steps:
+            self.loader.set_epoch(self.epoch * self.steps + rounds)  # a new shuffle each pass, the same on resume
+            rounds += 1
+            for batch in self.loader:
+                yield batch
+                done += 1
+                if done == self.steps:
+                    return
+
+
 def _graph_step(target: TaskTarget):
     def step(model, batch):
         out = model(batch)
@@ -190,8 +214,10 @@ def train_on_graphs(model: nn.Module, train_loader: Iterable, val_loader: Iterab
 
     Only parameters with ``requires_grad`` are optimised (a FrozenBackbone's are not).
     ``train_loader`` holds the labelled ``fraction`` already (``select=task_selector(...)``);
-    ``fraction`` names it in messages. Runs ``epochs`` epochs, or more when that gives fewer than ``min_steps`` optimiser
-    steps (a 1% label fraction is a handful of batches per epoch); stops after
+    ``fraction`` names it in messages. Runs ``epochs`` epochs; when that gives fewer than
+    ``min_steps`` optimiser steps (a 1% label fraction is a handful of batches), each epoch
+    passes over the training jets several times (reshuffled each pass), so validation
+    still runs once an epoch; stops after
     ``patience`` epochs without a lower validation loss. Checkpoints and logs go to
     ``out_dir``; the best-validation weights are restored.
     """
@@ -199,8 +225,8 @@ def train_on_graphs(model: nn.Module, train_loader: Iterable, val_loader: Iterab
     val = TaskBatches(val_loader, target) if val_loader is not None else None
     if len(train) == 0:
         raise NoTrainingJets(f"no training jets for task '{target.task.name}' at label fraction {fraction:g}")
-    per_epoch = len(train)
-    epochs = max(epochs, math.ceil(min_steps / per_epoch))
+    if len(train) * epochs < min_steps:
+        train = _Cycled(train, math.ceil(min_steps / epochs))
     trainer = Trainer(model, _graph_step(target), out_dir=out_dir, epochs=epochs, lr=lr, scheduler="none",
                       grad_clip=5.0, patience=patience if val is not None else None, device=device, seed=seed,
                       progress=progress, config=config, restore_best=True)
