@@ -103,7 +103,7 @@ def decode_cells(card: DetectorCard, index) -> dict[str, np.ndarray]:
 
 @numba.njit(cache=True, error_model="numpy")
 def _decode_kernel(index, offsets, n_cells, centres):
-    """The loop of :func:`decode_cells` (a numpy version costs ~0.4 us per cell, this ~10 ns).
+    """The loop of :func:`decode_cells` (numpy fancy indexing cost ~0.4 us per cell, this loop ~20 ns).
 
     Same arithmetic as the detector kernel: centres from the card's tables, x and y as
     rho times the tabulated cos and sin, then rounded to float32.
