@@ -14,7 +14,6 @@ detector simulation computed (``sim_pairs.detector.cell_index.decode_cells``).
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 
 import awkward as ak
@@ -94,8 +93,6 @@ class ShardArrays:
 
     def _derive_cells(self, array: ak.Array, names: tuple[str, ...]) -> None:
         """Cell positions from ``cell_index`` and each row's detector card."""
-        from sim_pairs.typed_config import to_mapping
-
         index = ak.to_numpy(ak.flatten(array["cell_index"], axis=1))
         offsets = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(array["cell_index"], axis=1)))])
         replicas, row_replica = np.unique(np.asarray(ak.to_list(array["detector_view"]), dtype=str), return_inverse=True)
@@ -107,7 +104,7 @@ class ShardArrays:
             raise DatasetError(f"{self.path}: rows of detector_view {missing[0]!r} have cells, but "
                                f"{self.path.parent / 'metadata.json'} field 'detector_cards' has no such replica "
                                f"(it has {', '.join(map(repr, cards)) or 'none'})")
-        if len({json.dumps(to_mapping(cards[r]), sort_keys=True) for r in used}) <= 1:
+        if all(cards[r] == cards[used[0]] for r in used):
             # one card for every row (replicas differing only by seed): decode all cells at once
             out = self._decode(cards[used[0]] if used else None, index, used[0] if used else "", names)
         else:
