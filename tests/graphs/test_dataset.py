@@ -124,8 +124,7 @@ def test_labels_index_the_contract_classes(data_dir):
 def test_a_shard_missing_a_feature_column_names_it(tmp_path):
     columns = synthetic_columns(3, VIEWS, detector=False)
     # part_d0 is optional (imported public datasets lack it): features that need it refuse the shard
-    table = ak.zip({k: v for k, v in columns.items() if k != "part_d0"}, depth_limit=1)
-    ak.to_parquet(table, tmp_path / "shard-00000.parquet")
+    write_shard({k: v for k, v in columns.items() if k != "part_d0"}, tmp_path / "shard-00000.parquet")
     with pytest.raises(MissingColumnsError, match="part_d0"):
         list(PairDataset(tmp_path, DataContract(val_fraction=0.0, test_fraction=0.0), "train"))
     # part_px is required: the reader refuses the shard
