@@ -48,5 +48,5 @@ def test_resolve_tasks():
     assert [t.name for t in resolve_tasks(["auto"], present, "d")] == ["q_vs_g", "hbb_vs_qcd", "multiclass", "energy"]
     assert [t.name for t in resolve_tasks(["auto"], ["quark", "gluon"], "d")] == ["q_vs_g", "energy"]
     assert resolve_tasks(["hbb_vs_qcd"], ["Hbb", "gluon"], "d") == [TASKS["hbb_vs_qcd"]]
-    with pytest.raises(TaskError, match=r"needs background jets labelled one of \['quark', 'gluon'\]"):
+    with pytest.raises(TaskError, match=r"needs background jets labelled one of \['quark', 'gluon', 'qcd'\]"):
         resolve_tasks(["hbb_vs_qcd"], ["Hbb"], "data/x")
