@@ -50,3 +50,26 @@ def test_a_batch_asks_once_per_event_and_a_drift_is_an_error(qcd_lhe):
     runner.lha.setEvent = twice_for_the_first
     with pytest.raises(RuntimeError, match="view 'v': Pythia asked for 4 hard events while showering a batch of 3"):
         runner.shower_batch(events)
+
+
+def test_layout_gather_equals_awkwards_api_including_failed_events(qcd_lhe):
+    from sim_pairs.pythia_batch import _from_arrays, _from_layout
+
+    init, events = read_lhe_init(qcd_lhe), list(read_lhe_events(qcd_lhe))[:6]
+    runner = _PythiaView("v", view_settings("v", {"v": ViewConfig()}, mpi=True), 3, init, hadronize_later=False)
+    runner.lha.serve(events, repeat_last=False)
+    batch = runner.pythia.nextBatch(len(events), "none")
+    # a failed event, as nextBatch reports one: index -1 in its option layout
+    import awkward as ak
+
+    index = np.array([0, 1, -1, 2, 3, 4, 5], dtype=np.int64)
+    with_failure = ak.Array(ak.contents.IndexedOptionArray(ak.index.Index64(index), batch.layout.content))
+    for b in (batch, with_failure):
+        fast, generic = _from_layout(b), _from_arrays(b)
+        assert fast is not None
+        np.testing.assert_array_equal(fast[0], generic[0])
+        np.testing.assert_array_equal(fast[1], generic[1])
+        for name in generic[2]:
+            assert fast[2][name].dtype == generic[2][name].dtype
+            assert fast[2][name].tobytes() == generic[2][name].tobytes(), name
+    assert _from_layout(with_failure)[0].tolist() == [False, False, True, False, False, False, False]
