@@ -5,9 +5,9 @@ their records as one awkward array, filled in C++ (Pythia's "Batch Generation",
 ``htmldoc/PythonInterface.html``). Reading the same records one Python call per
 particle attribute (:func:`sim_pairs.shower.final_state_particles`) costs 1.5-2.5 ms
 per event with MPI, 15-25% of Pythia's own time; here the columns of a whole batch
-come out of a few gathers from the batch's buffers (about 20 us per event). ``nextBatch`` calls
-``Pythia::next`` once per event, so a batch gives the same events, draw for draw, as
-a loop of ``next``.
+come out of a few gathers from the batch's buffers (about 50 us per event with MPI,
+measured on a loaded machine). ``nextBatch`` calls ``Pythia::next`` once per event,
+so a batch gives the same events, draw for draw, as a loop of ``next``.
 """
 
 from __future__ import annotations
