@@ -83,7 +83,7 @@ def generate(process: str, n_jets: int, seed: int, pt_min: float = 400.0):
         jets = cluster_events([final], radius=RADIUS, pt_min=pt_min)
         boson = _boson(pythia.process, BOSONS[process]) if process in BOSONS else None
         for j in range(len(jets.pt)):
-            if abs(jets.eta[j]) >= 2.5:
+            if abs(jets.eta[j]) >= 2.5 or jets.mass[j] < 1.0:  # (a lone lepton or photon is no jet to resolve)
                 continue
             if process in BOSONS:
                 if boson is None or _dr(jets.eta[j], jets.phi[j], *boson[0]) >= 0.5:

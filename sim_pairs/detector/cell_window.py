@@ -41,58 +41,6 @@ def _layer_of(c, offset):
     return l
 
 
-@numba.njit(cache=True, inline="always")
-def _neighbours(c, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, nb, nb_layer):
-    """The window cells next to cell c: the 8 around it in its layer, then the overlapping
-    cells of the layer before and after. Returns (nb, nb_layer, count); the buffers grow
-    by doubling. A cell can be listed twice on a phi ring narrower than 3 cells."""
-    n_layers = n_cells.shape[0]
-    l = _layer_of(c, offset)
-    rel = c - offset[l]
-    ie = rel // n_phi[l]
-    ip = rel - ie * n_phi[l]
-    geta = lo_eta[l] + ie
-    gphi = lo_phi[l] + ip
-    if gphi >= n_cells[l]:
-        gphi -= n_cells[l]
-    ring = n_phi[l] == n_cells[l]
-    n_nb = 0
-    for de in range(-1, 2):
-        ie2 = ie + de
-        if ie2 < 0 or ie2 >= n_eta[l]:
-            continue
-        for dp in range(-1, 2):
-            if de == 0 and dp == 0:
-                continue
-            ip2 = ip + dp
-            if ring:
-                ip2 = ip2 % n_phi[l]
-            elif ip2 < 0 or ip2 >= n_phi[l]:
-                continue
-            nb[n_nb] = offset[l] + ie2 * n_phi[l] + ip2
-            nb_layer[n_nb] = l
-            n_nb += 1
-    for side in range(2):
-        l2 = l - 1 + 2 * side
-        if l2 < 0 or l2 >= n_layers:
-            continue
-        e_lo = overlap[l, side, geta, 0]
-        e_hi = overlap[l, side, geta, 1]
-        p_lo = overlap[l, side, gphi, 0]
-        p_hi = overlap[l, side, gphi, 1]
-        for e2 in range(e_lo, e_hi + 1):
-            for p2 in range(p_lo, p_hi + 1):
-                if n_nb == nb.shape[0]:
-                    nb = np.concatenate((nb, np.empty(nb.shape[0], dtype=np.int64)))
-                    nb_layer = np.concatenate((nb_layer, np.empty(nb_layer.shape[0], dtype=np.int64)))
-                c2 = _local(l2, e2, p2, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
-                if c2 >= 0:
-                    nb[n_nb] = c2
-                    nb_layer[n_nb] = l2
-                    n_nb += 1
-    return nb, nb_layer, n_nb
-
-
 def _overlap_map(card: DetectorCard) -> np.ndarray:
     """overlap[l, side, g] = (first, last) bin of layer l - 1 (side 0) or l + 1 (side 1)
     overlapping bin g of layer l; the same for eta and phi (both have N bins per layer)."""

@@ -55,9 +55,9 @@ import numpy as np
 from .cell_window import _local
 from .geometry import ETA_SPAN, _wrap
 
-__all__: list[str] = []
+__all__ = ["split_kinds"]
 
-#: ``split_kind`` values per layer.
+#: The values of :func:`split_kinds`, per layer.
 NOT_A_MAXIMUM, PRIMARY, SECONDARY = 0, 1, 2
 
 
@@ -170,10 +170,13 @@ def _split_clusters(n_kept, member, adj, adj_lo, adj_hi, cluster, n_clusters, en
     frontier = np.empty(n_kept, dtype=np.int64)
     n_front = 0
     rank = np.zeros(n_clusters, dtype=np.int64)
+    ref_phi = np.zeros(n_clusters)  # phi is measured from each split cluster's first maximum
     for i in maxima:
         k = cluster[i]
         if n_max[k] >= 2:
             owner[i] = offsets[k] + rank[k]
+            if rank[k] == 0:
+                ref_phi[k] = phi[i]
             rank[k] += 1
             sub_e[owner[i]] = energy[i]
             frontier[n_front] = i
@@ -181,6 +184,8 @@ def _split_clusters(n_kept, member, adj, adj_lo, adj_hi, cluster, n_clusters, en
     for i in range(n_kept):
         if n_max[cluster[i]] < 2:
             owner[i] = offsets[cluster[i]]
+    if n_front == 0:  # nothing to split
+        return owner, sub2, share, offsets
 
     # step 2: all split clusters grow together, one ring per step (they never meet: cells keep their cluster)
     claim1 = np.full(n_kept, -1, dtype=np.int64)
@@ -195,7 +200,7 @@ def _split_clusters(n_kept, member, adj, adj_lo, adj_hi, cluster, n_clusters, en
             s = owner[i]
             for m in range(adj_lo[i], adj_hi[i]):
                 j = member[adj[m]]
-                if j < 0 or cluster[j] != cluster[i] or owner[j] >= 0 or sub2[j] >= 0:
+                if j < 0 or owner[j] >= 0 or sub2[j] >= 0 or cluster[j] != cluster[i]:
                     continue
                 if claim1[j] < 0:
                     claim1[j] = s
@@ -233,7 +238,7 @@ def _split_clusters(n_kept, member, adj, adj_lo, adj_hi, cluster, n_clusters, en
         q += 1
         for m in range(adj_lo[i], adj_hi[i]):
             j = member[adj[m]]
-            if j < 0 or cluster[j] != cluster[i] or owner[j] >= 0 or sub2[j] >= 0:
+            if j < 0 or owner[j] >= 0 or sub2[j] >= 0 or cluster[j] != cluster[i]:
                 continue
             claim1[j] = claim1[i]
             sub2[j] = sub2[i]
@@ -248,16 +253,12 @@ def _split_clusters(n_kept, member, adj, adj_lo, adj_hi, cluster, n_clusters, en
             sub_e[owner[i]] += energy[i]
         sub1[i] = owner[i]
 
-    # step 3: centroids of the owned cells with E > 0, phi measured from each cluster's first cell
-    ref_phi = np.full(n_clusters, np.nan)
-    for i in range(n_kept):
-        if np.isnan(ref_phi[cluster[i]]):
-            ref_phi[cluster[i]] = phi[i]
+    # step 3: centroids of the owned cells with E > 0
     weight = np.zeros(n_sub)
     c_eta = np.zeros(n_sub)
     c_dphi = np.zeros(n_sub)
     for i in range(n_kept):
-        if sub2[i] >= 0 or energy[i] <= 0.0:
+        if sub2[i] >= 0 or energy[i] <= 0.0 or n_max[cluster[i]] < 2:
             continue
         s = sub1[i]
         weight[s] += energy[i]

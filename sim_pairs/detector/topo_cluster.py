@@ -48,7 +48,7 @@ import numpy as np
 from .calorimeter import Deposits
 from .card import DetectorCard
 from .cell_noise import _add_noise_seeds, _find_seeds, _noise_at, _significance, seed_probability
-from .cell_window import _layer_of, _neighbours, _overlap_map, _window_bins, _workspace, window_capacity
+from .cell_window import _layer_of, _local, _overlap_map, _window_bins, _workspace, window_capacity
 from .cluster_split import _cell_at, _split_clusters, _track_subclusters, split_kinds
 from .geometry import _cell_xyz, centre_tables
 from .lateral_spread import _spread_deposits
@@ -104,9 +104,12 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
 
     Neighbours are looked at in a fixed order (8 in the layer, then the overlapping
     cells of the layer before and after), so the lazily drawn noise is reproducible.
-    They are listed first (``_neighbours``) and judged in a second loop: measured 20%
-    faster than judging each as it is found (tighter loops), with the same order of draws.
+    They are listed first and judged in a second loop: measured 20% faster than
+    judging each as it is found (tighter loops), with the same order of draws. The
+    listing also records every neighbour in ``adj`` for the splitter (a helper shared
+    with it that listed labelled cells for judging too cost 6% of the detector's time).
     """
+    n_layers = n_cells.shape[0]
     n_visited = 0
     n_kept = 0
     n_clusters = 0
@@ -132,14 +135,63 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
         while head < tail:
             c = queue[head]
             head += 1
-            nb, nb_layer, n_nb = _neighbours(c, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, nb, nb_layer)
-            if n_adj + n_nb > adj.shape[0]:
-                adj = np.concatenate((adj, np.empty(max(adj.shape[0], n_nb), dtype=adj.dtype)))
+            # every neighbour goes into adj (the splitter walks them again), the unlabelled ones into nb
+            if n_adj + 8 > adj.shape[0]:
+                adj = np.concatenate((adj, np.empty(adj.shape[0], dtype=adj.dtype)))
             pos = member[c]
             adj_lo[pos] = n_adj
-            for i in range(n_nb):
-                adj[n_adj + i] = nb[i]
-            n_adj += n_nb
+            l = _layer_of(c, offset)
+            rel = c - offset[l]
+            ie = rel // n_phi[l]
+            ip = rel - ie * n_phi[l]
+            geta = lo_eta[l] + ie
+            gphi = lo_phi[l] + ip
+            if gphi >= n_cells[l]:
+                gphi -= n_cells[l]
+            ring = n_phi[l] == n_cells[l]
+            n_nb = 0
+            for de in range(-1, 2):
+                ie2 = ie + de
+                if ie2 < 0 or ie2 >= n_eta[l]:
+                    continue
+                for dp in range(-1, 2):
+                    if de == 0 and dp == 0:
+                        continue
+                    ip2 = ip + dp
+                    if ring:
+                        ip2 = ip2 % n_phi[l]
+                    elif ip2 < 0 or ip2 >= n_phi[l]:
+                        continue
+                    c2 = offset[l] + ie2 * n_phi[l] + ip2
+                    adj[n_adj] = c2
+                    n_adj += 1
+                    if label[c2] < 0:
+                        nb[n_nb] = c2
+                        nb_layer[n_nb] = l
+                        n_nb += 1
+            for side in range(2):
+                l2 = l - 1 + 2 * side
+                if l2 < 0 or l2 >= n_layers:
+                    continue
+                e_lo = overlap[l, side, geta, 0]
+                e_hi = overlap[l, side, geta, 1]
+                p_lo = overlap[l, side, gphi, 0]
+                p_hi = overlap[l, side, gphi, 1]
+                for e2 in range(e_lo, e_hi + 1):
+                    for p2 in range(p_lo, p_hi + 1):
+                        if n_nb == nb.shape[0]:
+                            nb = np.concatenate((nb, np.empty(nb.shape[0], dtype=np.int64)))
+                            nb_layer = np.concatenate((nb_layer, np.empty(nb_layer.shape[0], dtype=np.int64)))
+                        c2 = _local(l2, e2, p2, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+                        if c2 >= 0:
+                            if n_adj == adj.shape[0]:
+                                adj = np.concatenate((adj, np.empty(adj.shape[0], dtype=adj.dtype)))
+                            adj[n_adj] = c2
+                            n_adj += 1
+                            if label[c2] < 0:
+                                nb[n_nb] = c2
+                                nb_layer[n_nb] = l2
+                                n_nb += 1
             adj_hi[pos] = n_adj
             for i in range(n_nb):
                 c2 = nb[i]
