@@ -29,7 +29,7 @@ from torch_geometric.data import Batch, Data
 from .cache import GraphCache
 from .collate import GroupBatch, PairBatch
 from .contract import DataContract
-from .splits import MODES, SPLITS, split_of
+from .splits import SPLITS, check_loader_args, split_of
 
 __all__ = ["CachedJets", "EpochBatches", "make_cached_loader", "gather_batch"]
 
@@ -61,12 +61,7 @@ class CachedJets(Dataset):
                  mode: str = "pairs", views: Sequence[str] | None = None, shuffle: bool = True, rank: int = 0,
                  world_size: int = 1, select: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
                  augment=None):
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank must be in [0, world_size), got rank {rank}, world_size {world_size}")
+        check_loader_args(split, mode, rank, world_size)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.cache, self.contract, self.split, self.batch_size = cache, contract, split, batch_size

@@ -35,7 +35,7 @@ from .builder import GraphBuilder
 from .collate import collate_groups, collate_pairs, collate_single
 from .contract import DataContract
 from .shard_reader import ShardArrays
-from .splits import MODES, SPLITS, split_of
+from .splits import MODES, SPLITS, check_loader_args, split_of
 
 __all__ = ["PairDataset", "make_loader", "split_of", "SPLITS", "MODES"]
 
@@ -72,12 +72,7 @@ class PairDataset(IterableDataset):
         world_size: int = 1,
         select: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     ):
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank must be in [0, world_size), got rank {rank}, world_size {world_size}")
+        check_loader_args(split, mode, rank, world_size)
         self.data_dir = Path(data_dir)
         self.contract = contract
         self.split, self.seed, self.mode = split, seed, mode

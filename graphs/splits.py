@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["split_of", "SPLITS", "MODES"]
+__all__ = ["split_of", "check_loader_args", "SPLITS", "MODES"]
 
 SPLITS = ("train", "val", "test")
 MODES = ("pairs", "groups", "single")
+
+
+def check_loader_args(split: str, mode: str, rank: int, world_size: int) -> None:
+    """A ``ValueError`` naming the first of split, mode or DDP rank that a loader cannot take."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank must be in [0, world_size), got rank {rank}, world_size {world_size}")
 
 
 def split_of(group_ids: np.ndarray, val_fraction: float, test_fraction: float) -> np.ndarray:

@@ -41,7 +41,7 @@ import numpy as np
 
 from .config import GenerationConfig, ProcessConfig
 from .dataset_lock import DatasetLocked, dataset_lock
-from .io import DatasetError, read_metadata, shard_attrs, shard_config_hash, shard_name, write_metadata, write_shard
+from .io import DatasetError, package_versions, read_metadata, shard_attrs, shard_config_hash, shard_name, write_metadata, write_shard
 from .matching import PROCESS_LABELS
 from .schema import LABELS
 
@@ -102,17 +102,7 @@ def effective_config(config: GenerationConfig, *, events: int | None = None, see
 
 
 def _versions() -> dict[str, str]:
-    # "rs3l" is the distribution that ships sim_pairs too: its installed metadata, not the
-    # rs3l package (sim_pairs never imports what comes after it in the flow)
-    from importlib import metadata
-
-    out = {}
-    for package in ("pythia8mc", "fastjet", "awkward", "pyarrow", "numpy", "rs3l"):
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            out[package] = "not installed"
-    return out
+    return package_versions(("pythia8mc", "fastjet", "awkward", "pyarrow", "numpy", "rs3l"))
 
 
 def _config_mapping(config: GenerationConfig) -> dict[str, Any]:

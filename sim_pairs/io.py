@@ -36,6 +36,7 @@ import numpy as np
 from .schema import COLUMNS, GROUPS, SCHEMA_VERSION
 
 __all__ = [
+    "package_versions",
     "DatasetError",
     "atomic_path",
     "write_shard",
@@ -266,6 +267,23 @@ def shard_attrs(path: str | Path) -> dict:
     except (ValueError, UnicodeDecodeError):
         raise DatasetError(f"{path}: Parquet metadata 'AWKWARD_ATTRS' is not valid JSON") from None
     return attrs if isinstance(attrs, dict) else {}
+
+
+def package_versions(names: Sequence[str]) -> dict[str, str]:
+    """Installed versions of ``names`` for a dataset's provenance ("not installed" when absent).
+
+    "rs3l" is the distribution that ships sim_pairs too: its installed metadata is read, not
+    the rs3l package (sim_pairs never imports what comes after it in the flow).
+    """
+    from importlib import metadata
+
+    out = {}
+    for package in names:
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    return out
 
 
 def write_metadata(directory: str | Path, metadata: Mapping) -> Path:

@@ -31,7 +31,7 @@ from typing import Iterator, Protocol, Sequence
 import awkward as ak
 import numpy as np
 
-from ..io import DatasetError, read_metadata, read_shard, shard_name, write_metadata, write_shard
+from ..io import DatasetError, package_versions, read_metadata, read_shard, shard_name, write_metadata, write_shard
 from ..readers.root_tree import ReaderError
 
 __all__ = ["ImportFormatError", "Source", "ImportedView", "import_view", "jet_columns_from_constituents"]
@@ -102,15 +102,7 @@ def jet_columns_from_constituents(px, py, pz, energy) -> dict[str, np.ndarray]:
 
 
 def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {}
-    for package in ("rs3l", "awkward", "pyarrow", "numpy", "uproot", "h5py"):
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            out[package] = "not installed"
-    return out
+    return package_versions(("rs3l", "awkward", "pyarrow", "numpy", "uproot", "h5py"))
 
 
 def _fingerprint(sources: Sequence[Source]) -> list[dict]:
