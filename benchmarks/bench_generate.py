@@ -148,11 +148,16 @@ def chain_table(processes, n_events: int, repeats: int, seed: int) -> None:
 
 
 def _warm_worker():
+    """One-off loading in each worker (modules, Pythia's and FastJet's libraries), outside the clock."""
+    import fastjet  # noqa: F401
+
     import sim_pairs.generate  # noqa: F401
     import sim_pairs.groups  # noqa: F401
     import sim_pairs.jets  # noqa: F401
     import sim_pairs.shower  # noqa: F401
+    from sim_pairs.pythia_settings import import_pythia
 
+    import_pythia()
     return os.getpid()
 
 
