@@ -75,7 +75,7 @@ def _workspace(size: int) -> tuple[np.ndarray, ...]:
         arrays = (
             np.zeros(size), np.zeros(size), np.zeros(size, dtype=np.bool_), np.zeros(size, dtype=np.bool_),
             np.full(size, -1, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
-            np.empty(size, dtype=np.int64), np.full(size, -1, dtype=np.int64),
+            np.empty(size, dtype=np.int64), np.full(size, -1, dtype=np.int32),
             np.empty(2 * size, dtype=np.int32), np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32),
         )
         _WORKSPACE.arrays = arrays

@@ -59,6 +59,8 @@ __all__ = ["split_kinds"]
 
 #: The values of :func:`split_kinds`, per layer.
 NOT_A_MAXIMUM, PRIMARY, SECONDARY = 0, 1, 2
+#: A kept cell's owner while the sub-clusters grow, before it has one (one array looked at in the walk).
+UNREACHED, SHARED = -1, -2
 
 
 def split_kinds(primary_layers, secondary_layers, n_layers: int) -> np.ndarray:
@@ -200,7 +202,7 @@ def _split_clusters(n_kept, member, adj, adj_lo, adj_hi, cluster, n_clusters, en
             s = owner[i]
             for m in range(adj_lo[i], adj_hi[i]):
                 j = member[adj[m]]
-                if j < 0 or owner[j] >= 0 or sub2[j] >= 0 or cluster[j] != cluster[i]:
+                if j < 0 or owner[j] != UNREACHED or cluster[j] != cluster[i]:
                     continue
                 if claim1[j] < 0:
                     claim1[j] = s
@@ -226,6 +228,7 @@ def _split_clusters(n_kept, member, adj, adj_lo, adj_hi, cluster, n_clusters, en
                 n_front += 1
             else:
                 sub2[j] = claim2[j]
+                owner[j] = SHARED
                 shared[n_shared] = j
                 n_shared += 1
         for f in range(n_front):  # energies at the start of the next step (ATLAS: the current energies)
@@ -238,10 +241,11 @@ def _split_clusters(n_kept, member, adj, adj_lo, adj_hi, cluster, n_clusters, en
         q += 1
         for m in range(adj_lo[i], adj_hi[i]):
             j = member[adj[m]]
-            if j < 0 or owner[j] >= 0 or sub2[j] >= 0 or cluster[j] != cluster[i]:
+            if j < 0 or owner[j] != UNREACHED or cluster[j] != cluster[i]:
                 continue
             claim1[j] = claim1[i]
             sub2[j] = sub2[i]
+            owner[j] = SHARED
             shared[n_shared] = j
             n_shared += 1
     sub1 = claim1  # shared cells: their first claimant; owned cells: their owner
