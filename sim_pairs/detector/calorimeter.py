@@ -36,6 +36,7 @@ import numba
 import numpy as np
 
 from .card import DetectorCard
+from .card_cache import per_card
 from .geometry import crossing
 from .shower_profile import _em_profile, _em_table, _had_profile, _had_table
 
@@ -208,23 +209,20 @@ class _DepositArgs(NamedTuple):
     had_width: np.ndarray
 
 
+@per_card
 def _deposit_args(card: DetectorCard) -> _DepositArgs:
-    """The card's arguments of :func:`_deposit_kernel`, built once per card (cards are read-only)."""
-    cached = card.__dict__.get("_deposit_args")
-    if cached is None:
-        l_edges = _edges(card, "depth_lambda", card.gap_depth_lambda)
-        x0_edges = _edges(card, "depth_x0", card.gap_depth_x0)
-        em_shapes = _EM_SHAPE[0] + _EM_SHAPE[1] * np.arange(_EM_SHAPE[2])
-        had_shapes = _HAD_SHAPE[0] + _HAD_SHAPE[1] * np.arange(_HAD_SHAPE[2])
-        n_begin = int(np.ceil(l_edges.max() / _HAD_BEGIN_STEP)) + 2
-        cached = _DepositArgs(
-            np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
-            float(card.barrel_abs_eta), float(card.abs_eta_max), float(card.field_tesla),
-            _em_table(em_shapes, 1.0 / _EM_B, x0_edges),
-            _had_table(had_shapes, _HAD_BEGIN_STEP * np.arange(n_begin), _HAD_SCALE, l_edges),
-            l_edges, np.array([l.mip for l in card.layers]),
-            float(card.ecal.stochastic), float(card.ecal.constant), float(card.ecal.lateral_width),
-            float(card.hcal.stochastic), float(card.hcal.constant), card.hcal.lateral_width * _HAD_ECAL_WIDTH,
-        )
-        card.__dict__["_deposit_args"] = cached
-    return cached
+    """The card's arguments of :func:`_deposit_kernel`, built once per card."""
+    l_edges = _edges(card, "depth_lambda", card.gap_depth_lambda)
+    x0_edges = _edges(card, "depth_x0", card.gap_depth_x0)
+    em_shapes = _EM_SHAPE[0] + _EM_SHAPE[1] * np.arange(_EM_SHAPE[2])
+    had_shapes = _HAD_SHAPE[0] + _HAD_SHAPE[1] * np.arange(_HAD_SHAPE[2])
+    n_begin = int(np.ceil(l_edges.max() / _HAD_BEGIN_STEP)) + 2
+    return _DepositArgs(
+        np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
+        float(card.barrel_abs_eta), float(card.abs_eta_max), float(card.field_tesla),
+        _em_table(em_shapes, 1.0 / _EM_B, x0_edges),
+        _had_table(had_shapes, _HAD_BEGIN_STEP * np.arange(n_begin), _HAD_SCALE, l_edges),
+        l_edges, np.array([l.mip for l in card.layers]),
+        float(card.ecal.stochastic), float(card.ecal.constant), float(card.ecal.lateral_width),
+        float(card.hcal.stochastic), float(card.hcal.constant), card.hcal.lateral_width * _HAD_ECAL_WIDTH,
+    )

@@ -13,7 +13,8 @@ derived from the depths (about 2 cm per X0 in the ECAL, 20 cm per lambda in the 
 and are approximate.
 
 A card is a YAML file read by :func:`load_card` with ``sim_pairs.typed_config.from_mapping``
-(unknown keys are errors naming the key and the file). A card file may start from
+(unknown keys are errors naming the key and the file). Cards are frozen: what the
+kernels derive from one is cached beside it (``card_cache.per_card``). A card file may start from
 another card with ``base: <name or file>`` and then list only what it changes.
 """
 
@@ -47,7 +48,7 @@ BUILTIN_CARD_DIR = CONFIG_DIR / "detector"
 N_LAYERS = 6
 
 
-@dataclass
+@dataclass(frozen=True)
 class CaloLayer:
     """One calorimeter layer (barrel cylinder plus two endcap discs).
 
@@ -107,7 +108,7 @@ def _cocoa_layers() -> list[CaloLayer]:
     return [CaloLayer(*row) for row in rows]
 
 
-@dataclass
+@dataclass(frozen=True)
 class CaloResponse:
     """Energy response of one calorimeter section (ECAL or HCAL).
 
@@ -134,7 +135,7 @@ class CaloResponse:
             raise ValueError(f"lateral_width must be > 0, got {self.lateral_width}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TopoThresholds:
     """Topological clustering thresholds in units of the cell noise sigma.
 
@@ -151,7 +152,7 @@ class TopoThresholds:
             raise ValueError(f"need seed >= neighbour >= boundary >= 0, got {self.seed}, {self.neighbour}, {self.boundary}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class SplitCard:
     """Splitting topo-clusters at local maxima (ATLAS's splitter, arXiv 1603.02934 section 5.1.2).
 
@@ -199,7 +200,7 @@ class SplitCard:
             raise ValueError(f"share_scale must be > 0, got {self.share_scale}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrackerCard:
     """Tracker acceptance and resolution.
 
@@ -243,7 +244,7 @@ class TrackerCard:
                 raise ValueError(f"{key} must be >= 0, got {getattr(self, key)}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class PFlowCard:
     """Particle-flow settings.
 
@@ -260,7 +261,7 @@ class PFlowCard:
     photon_em_fraction: float = 0.8
 
 
-@dataclass
+@dataclass(frozen=True)
 class DetectorCard:
     """A whole detector: calorimeter layers, responses, noise, clustering, tracker, particle flow.
 

@@ -14,6 +14,7 @@ import numba
 import numpy as np
 
 from .card import DetectorCard
+from .card_cache import per_card
 from .geometry import ETA_SPAN
 
 __all__ = ["window_bins", "window_capacity"]
@@ -41,21 +42,19 @@ def _layer_of(c, offset):
     return l
 
 
+@per_card
 def _overlap_map(card: DetectorCard) -> np.ndarray:
     """overlap[l, side, g] = (first, last) bin of layer l - 1 (side 0) or l + 1 (side 1)
     overlapping bin g of layer l; the same for eta and phi (both have N bins per layer)."""
-    cached = card.__dict__.get("_overlap_map")
-    if cached is None:
-        n = [layer.n_cells for layer in card.layers]
-        cached = np.zeros((len(n), 2, max(n), 2), dtype=np.int64)
-        for l in range(len(n)):
-            for side, l2 in enumerate((l - 1, l + 1)):
-                if 0 <= l2 < len(n):
-                    g = np.arange(n[l])
-                    cached[l, side, : n[l], 0] = (g * n[l2]) // n[l]
-                    cached[l, side, : n[l], 1] = ((g + 1) * n[l2] - 1) // n[l]
-        card.__dict__["_overlap_map"] = cached
-    return cached
+    n = [layer.n_cells for layer in card.layers]
+    overlap = np.zeros((len(n), 2, max(n), 2), dtype=np.int64)
+    for l in range(len(n)):
+        for side, l2 in enumerate((l - 1, l + 1)):
+            if 0 <= l2 < len(n):
+                g = np.arange(n[l])
+                overlap[l, side, : n[l], 0] = (g * n[l2]) // n[l]
+                overlap[l, side, : n[l], 1] = ((g + 1) * n[l2] - 1) // n[l]
+    return overlap
 
 
 _WORKSPACE = threading.local()

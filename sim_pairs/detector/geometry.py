@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from .card import DetectorCard
+from .card_cache import per_card
 
 __all__ = ["ETA_SPAN", "cell_size", "cell_centre", "cell_xyz", "centre_tables", "layer_crossing", "wrap_phi"]
 
@@ -91,20 +92,17 @@ def _centre_tables(n_cells, r_mid, z_mid, barrel_abs_eta):
     return out
 
 
+@per_card
 def centre_tables(card: DetectorCard) -> np.ndarray:
-    """Cell centres by bin, computed once per card (cards are read-only): (6, n_layers, max N).
+    """Cell centres by bin, computed once per card: (6, n_layers, max N).
 
     Rows: eta and phi of bin g, then (by eta bin) rho and z in mm, then (by phi bin)
     cos and sin of phi, so that a cell's centre is (rho cos, rho sin, z) without a
     transcendental call per cell.
     """
-    cached = card.__dict__.get("_centre_tables")
-    if cached is None:
-        cached = _centre_tables(np.array([l.n_cells for l in card.layers], dtype=np.int64),
-                                np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
-                                float(card.barrel_abs_eta))
-        card.__dict__["_centre_tables"] = cached
-    return cached
+    return _centre_tables(np.array([l.n_cells for l in card.layers], dtype=np.int64),
+                          np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
+                          float(card.barrel_abs_eta))
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -31,6 +31,7 @@ import numba
 import numpy as np
 
 from .card import DetectorCard
+from .card_cache import per_card
 from .geometry import _wrap
 
 __all__ = ["CHARGED_MASS", "particle_flow"]
@@ -250,15 +251,12 @@ class _FlowArgs(NamedTuple):
     masses: np.ndarray
 
 
+@per_card
 def _flow_args(card: DetectorCard) -> _FlowArgs:
-    """The card's arguments of :func:`_flow_kernel`, built once per card (cards are read-only)."""
-    cached = card.__dict__.get("_flow_args")
-    if cached is None:
-        pf = card.pflow
-        cached = _FlowArgs(
-            float(sum(layer.mip for layer in card.layers)),
-            float(card.ecal.stochastic), float(card.ecal.constant), float(card.hcal.stochastic), float(card.hcal.constant),
-            float(pf.neutral_e_min), float(pf.neutral_nsigma), float(pf.photon_em_fraction), _MASSES,
-        )
-        card.__dict__["_flow_args"] = cached
-    return cached
+    """The card's arguments of :func:`_flow_kernel`, built once per card."""
+    pf = card.pflow
+    return _FlowArgs(
+        float(sum(layer.mip for layer in card.layers)),
+        float(card.ecal.stochastic), float(card.ecal.constant), float(card.hcal.stochastic), float(card.hcal.constant),
+        float(pf.neutral_e_min), float(pf.neutral_nsigma), float(pf.photon_em_fraction), _MASSES,
+    )

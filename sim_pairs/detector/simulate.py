@@ -15,6 +15,7 @@ import numpy as np
 from ..event import Particles
 from .calorimeter import _deposit_args, _deposit_kernel
 from .card import DetectorCard
+from .card_cache import per_card
 from .cell_index import POSITION_COLUMNS
 from .cell_window import _window_bins, _workspace, window_capacity
 from .geometry import _wrap
@@ -158,12 +159,7 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
             t_eta_layer[tracks].astype(f32), t_phi_layer[tracks].astype(f32), *pfc)
 
 
-def _capacity(card: DetectorCard, half_width: float) -> int:
-    """:func:`window_capacity`, remembered per card and half-width."""
-    cache = card.__dict__.setdefault("_window_capacity", {})
-    if half_width not in cache:
-        cache[half_width] = window_capacity(card, half_width)
-    return cache[half_width]
+_capacity = per_card(window_capacity)  # remembered per card and half-width
 
 
 @numba.njit(cache=True, error_model="numpy")

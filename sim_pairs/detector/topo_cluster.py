@@ -47,6 +47,7 @@ import numpy as np
 
 from .calorimeter import Deposits
 from .card import DetectorCard
+from .card_cache import per_card
 from .cell_noise import _add_noise_seeds, _find_seeds, _noise_at, _significance, seed_probability
 from .cell_window import _layer_of, _local, _overlap_map, _window_bins, _workspace, window_capacity
 from .cluster_split import _cell_at, _split_clusters, _track_subclusters, split_kinds
@@ -322,23 +323,20 @@ class _TopoArgs(NamedTuple):
     centres: np.ndarray
 
 
+@per_card
 def _topo_args(card: DetectorCard) -> _TopoArgs:
-    """The card's arguments of :func:`_cluster_kernel`, built once per card (cards are read-only)."""
-    cached = card.__dict__.get("_topo_args")
-    if cached is None:
-        topo = card.topo
-        cached = _TopoArgs(
-            np.array([layer.n_cells for layer in card.layers], dtype=np.int64),
-            np.array(card.noise_sigmas(), dtype=np.float64), int(card.spots_per_deposit),
-            float(topo.seed), float(topo.neighbour), float(topo.boundary), seed_probability(topo.seed),
-            _MATCH_ORDER, _overlap_map(card),
-            split_kinds(card.split.primary_layers, card.split.secondary_layers, len(card.layers)),
-            float(card.split.min_energy), int(card.split.min_neighbours), float(card.split.merge_margin),
-            float(card.split.share_scale),
-            centre_tables(card),
-        )
-        card.__dict__["_topo_args"] = cached
-    return cached
+    """The card's arguments of :func:`_cluster_kernel`, built once per card."""
+    topo = card.topo
+    return _TopoArgs(
+        np.array([layer.n_cells for layer in card.layers], dtype=np.int64),
+        np.array(card.noise_sigmas(), dtype=np.float64), int(card.spots_per_deposit),
+        float(topo.seed), float(topo.neighbour), float(topo.boundary), seed_probability(topo.seed),
+        _MATCH_ORDER, _overlap_map(card),
+        split_kinds(card.split.primary_layers, card.split.secondary_layers, len(card.layers)),
+        float(card.split.min_energy), int(card.split.min_neighbours), float(card.split.merge_margin),
+        float(card.split.share_scale),
+        centre_tables(card),
+    )
 
 
 def simulate_cells(

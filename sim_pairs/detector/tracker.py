@@ -21,6 +21,7 @@ import numba
 import numpy as np
 
 from .card import DetectorCard
+from .card_cache import per_card
 from .geometry import _wrap, crossing
 
 __all__ = ["Tracks", "impact_parameters", "reconstruct_tracks"]
@@ -147,17 +148,14 @@ class _TrackArgs(NamedTuple):
     field_tesla: float
 
 
+@per_card
 def _track_args(card: DetectorCard) -> _TrackArgs:
-    """The card's arguments of :func:`_track_kernel`, built once per card (cards are read-only)."""
-    cached = card.__dict__.get("_track_args")
-    if cached is None:
-        t = card.tracker
-        cached = _TrackArgs(
-            float(t.layer_radii[len(t.layer_radii) - t.min_hits]), float(t.pt_min), float(t.abs_eta_max),
-            float(t.efficiency), float(t.pt_slope), float(t.pt_constant), float(t.d0_constant), float(t.d0_slope),
-            float(t.z0_constant), float(t.z0_slope), float(t.angle_resolution),
-            np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
-            float(card.barrel_abs_eta), float(card.field_tesla),
-        )
-        card.__dict__["_track_args"] = cached
-    return cached
+    """The card's arguments of :func:`_track_kernel`, built once per card."""
+    t = card.tracker
+    return _TrackArgs(
+        float(t.layer_radii[len(t.layer_radii) - t.min_hits]), float(t.pt_min), float(t.abs_eta_max),
+        float(t.efficiency), float(t.pt_slope), float(t.pt_constant), float(t.d0_constant), float(t.d0_slope),
+        float(t.z0_constant), float(t.z0_slope), float(t.angle_resolution),
+        np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
+        float(card.barrel_abs_eta), float(card.field_tesla),
+    )
