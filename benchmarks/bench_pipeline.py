@@ -85,7 +85,7 @@ def make_dataset(args: argparse.Namespace, config, tmp: Path) -> tuple[Path, str
     data = tmp / "data"
     cmd = [sys.executable, "-m", "rs3l", "generate", "--out", str(data), "--events", str(args.events)]
     if args.config is not None:
-        cmd[3:3] = ["--config", str(args.config)]
+        cmd[4:4] = ["--config", str(args.config)]
     print(f"making the dataset: {' '.join(cmd[1:])}", flush=True)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
