@@ -98,9 +98,13 @@ def _smear(energy, stochastic, constant, normal):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _deposit_kernel(px, py, pz, e, pid, charge, z0, normal, depth_int,
-                    r_mid, z_mid, barrel_abs_eta, abs_eta_max, field_tesla, em_table, had_table, l_edges, mips,
-                    em_stochastic, em_constant, em_width, had_stochastic, had_constant, had_width):
+def _deposit_kernel(px, py, pz, e, pid, charge, z0, normal, depth_int, calo):
+    """The deposits of the particles (see :func:`particle_deposits`); ``calo`` is the card's :class:`_DepositArgs`."""
+    r_mid, z_mid, barrel_abs_eta, abs_eta_max, field_tesla = (calo.r_mid, calo.z_mid, calo.barrel_abs_eta,
+                                                              calo.abs_eta_max, calo.field_tesla)
+    em_table, had_table, l_edges, mips = calo.em_table, calo.had_table, calo.l_edges, calo.mips
+    em_stochastic, em_constant, em_width = calo.em_stochastic, calo.em_constant, calo.em_width
+    had_stochastic, had_constant, had_width = calo.had_stochastic, calo.had_constant, calo.had_width
     n = px.shape[0]
     n_layers = r_mid.shape[0]
     out_layer = np.empty(n * n_layers, dtype=np.int64)
@@ -184,13 +188,13 @@ def particle_deposits(card: DetectorCard, px, py, pz, e, pid, charge, z0, rng: n
     depth_int = rng.exponential(1.0, n)
     out = _deposit_kernel(
         np.asarray(px, f64), np.asarray(py, f64), np.asarray(pz, f64), np.asarray(e, f64),
-        np.asarray(pid, np.int64), np.asarray(charge, f64), np.asarray(z0, f64), normal, depth_int, *_deposit_args(card),
+        np.asarray(pid, np.int64), np.asarray(charge, f64), np.asarray(z0, f64), normal, depth_int, _deposit_args(card),
     )
     return Deposits(*out)
 
 
 class _DepositArgs(NamedTuple):
-    """The card's arguments of :func:`_deposit_kernel`, in its order (lengths, tables per layer)."""
+    """The card's numbers :func:`_deposit_kernel` uses, by name (lengths, tables per layer)."""
 
     r_mid: np.ndarray
     z_mid: np.ndarray

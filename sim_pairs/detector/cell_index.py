@@ -119,13 +119,13 @@ def _decode_kernel(index, offsets, n_cells, centres):
         rel = c - offsets[l]
         ieta = rel // n_cells[l]
         iphi = rel - ieta * n_cells[l]
-        rho = centres[2, l, ieta]
+        rho = centres.rho[l, ieta]
         layer[i] = l
-        out[0, i] = centres[0, l, ieta]
-        out[1, i] = centres[1, l, iphi]
-        out[2, i] = rho * centres[4, l, iphi]
-        out[3, i] = rho * centres[5, l, iphi]
-        out[4, i] = centres[3, l, ieta]
+        out[0, i] = centres.eta[l, ieta]
+        out[1, i] = centres.phi[l, iphi]
+        out[2, i] = rho * centres.cos_phi[l, iphi]
+        out[3, i] = rho * centres.sin_phi[l, iphi]
+        out[4, i] = centres.z[l, ieta]
     return layer, out
 
 

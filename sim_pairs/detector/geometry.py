@@ -14,6 +14,7 @@ motion is a straight line in (r, z) from the production point.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -21,7 +22,8 @@ import numpy as np
 from .card import DetectorCard
 from .card_cache import per_card
 
-__all__ = ["ETA_SPAN", "cell_size", "cell_centre", "cell_xyz", "centre_tables", "layer_crossing", "wrap_phi"]
+__all__ = ["ETA_SPAN", "CellCentres", "cell_size", "cell_centre", "cell_xyz", "centre_tables", "layer_crossing",
+           "wrap_phi"]
 
 #: Cells cover eta in [-3, 3].
 ETA_SPAN = 6.0
@@ -92,17 +94,27 @@ def _centre_tables(n_cells, r_mid, z_mid, barrel_abs_eta):
     return out
 
 
-@per_card
-def centre_tables(card: DetectorCard) -> np.ndarray:
-    """Cell centres by bin, computed once per card: (6, n_layers, max N).
+class CellCentres(NamedTuple):
+    """Cell centres by bin, each (n_layers, max N): ``eta[l, g]`` and ``phi[l, g]`` of bin g
+    of layer l, by eta bin ``rho`` and ``z`` (mm), by phi bin ``cos_phi`` and ``sin_phi``,
+    so that a cell's centre is (rho cos_phi, rho sin_phi, z) without a transcendental
+    call per cell."""
 
-    Rows: eta and phi of bin g, then (by eta bin) rho and z in mm, then (by phi bin)
-    cos and sin of phi, so that a cell's centre is (rho cos, rho sin, z) without a
-    transcendental call per cell.
-    """
-    return _centre_tables(np.array([l.n_cells for l in card.layers], dtype=np.int64),
-                          np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
-                          float(card.barrel_abs_eta))
+    eta: np.ndarray
+    phi: np.ndarray
+    rho: np.ndarray
+    z: np.ndarray
+    cos_phi: np.ndarray
+    sin_phi: np.ndarray
+
+
+@per_card
+def centre_tables(card: DetectorCard) -> CellCentres:
+    """The card's :class:`CellCentres`, computed once per card."""
+    table = _centre_tables(np.array([l.n_cells for l in card.layers], dtype=np.int64),
+                           np.array([l.r_mid for l in card.layers]), np.array([l.z_mid for l in card.layers]),
+                           float(card.barrel_abs_eta))
+    return CellCentres(*table)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -113,10 +125,10 @@ def _cell_xyz(layer, ieta, iphi, centres):
     y = np.empty(n)
     z = np.empty(n)
     for i in range(n):
-        rho = centres[2, layer[i], ieta[i]]
-        x[i] = rho * centres[4, layer[i], iphi[i]]
-        y[i] = rho * centres[5, layer[i], iphi[i]]
-        z[i] = centres[3, layer[i], ieta[i]]
+        rho = centres.rho[layer[i], ieta[i]]
+        x[i] = rho * centres.cos_phi[layer[i], iphi[i]]
+        y[i] = rho * centres.sin_phi[layer[i], iphi[i]]
+        z[i] = centres.z[layer[i], ieta[i]]
     return x, y, z
 
 

@@ -81,8 +81,11 @@ def _neutral_shares(residual, lo, hi, s_energy, s_expected, s_variance, s_weight
 @numba.njit(cache=True, error_model="numpy")
 def _flow_kernel(t_pt, t_eta, t_phi, t_charge, t_d0, t_z0, t_pid, t_cluster, t_sub,
                  c_eta, c_phi, c_layer, c_energy, c_cluster, n_clusters, c_sub1, c_sub2, c_share, sub_offsets,
-                 jet_eta, jet_phi, radius,
-                 mip_sum, em_a, em_c, had_a, had_c, e_min, nsigma, photon_fraction, masses):
+                 jet_eta, jet_phi, radius, flow):
+    """The candidates (see :func:`particle_flow`); ``flow`` is the card's :class:`_FlowArgs` (GeV)."""
+    mip_sum, e_min, nsigma, photon_fraction, masses = (flow.mip_sum, flow.neutral_e_min, flow.neutral_nsigma,
+                                                       flow.photon_em_fraction, flow.masses)
+    em_a, em_c, had_a, had_c = flow.em_stochastic, flow.em_constant, flow.had_stochastic, flow.had_constant
     n_t = t_pt.shape[0]
     n_sub = sub_offsets[n_clusters]
     cl_expected = np.zeros(n_clusters)
@@ -232,13 +235,13 @@ def particle_flow(
         np.asarray(cell_eta, f64), np.asarray(cell_phi, f64), np.asarray(cell_layer, i64),
         np.asarray(cell_energy, f64), cell_cluster, int(n_clusters), np.asarray(cell_subcluster, i64),
         np.asarray(cell_subcluster2, i64), np.asarray(cell_share, f64), np.asarray(subcluster_offsets, i64),
-        float(jet_eta), float(jet_phi), float(radius), *_flow_args(card),
+        float(jet_eta), float(jet_phi), float(radius), _flow_args(card),
     )
     return dict(zip(PFLOW_COLUMNS, out))
 
 
 class _FlowArgs(NamedTuple):
-    """The card's arguments of :func:`_flow_kernel`, in its order (GeV)."""
+    """The card's numbers :func:`_flow_kernel` uses, by name (GeV)."""
 
     mip_sum: float
     em_stochastic: float

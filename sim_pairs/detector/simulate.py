@@ -86,8 +86,8 @@ def simulate_jet(
     columns = _simulate_kernel(
         idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, track_normal, calo_normal, depth_int, seed,
         float(jet_eta), float(jet_phi), float(radius), float(half_width), _workspace(_capacity(card, half_width)),
-        # plain tuples: numba unpacks those into a call, not NamedTuples
-        tuple(_track_args(card)), tuple(_deposit_args(card)), tuple(_topo_args(card)), tuple(_flow_args(card)),
+        # the card's numbers, grouped and named per stage
+        _track_args(card), _deposit_args(card), _topo_args(card), _flow_args(card),
     )
     out = dict(zip(_COLUMNS, columns))
     if not cell_positions:
@@ -110,14 +110,14 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
     pid = pid[idx].astype(np.int64)
     charge = charge[idx].astype(np.int64)
     t_pt, t_eta, t_phi, t_charge, t_d0, t_z0, t_eta_layer, t_phi_layer, t_particle = _track_kernel(
-        px, py, pz, charge, vx, vy, vz, uniform, track_normal, *track_args)
+        px, py, pz, charge, vx, vy, vz, uniform, track_normal, track_args)
     d_layer, d_eta, d_phi, d_e, d_width, _ = _deposit_kernel(
-        px, py, pz, e, pid, charge, z0, calo_normal, depth_int, *deposit_args)
-    lo_eta, n_eta, lo_phi, n_phi = _window_bins(topo_args[0], jet_eta, jet_phi, half_width)
+        px, py, pz, e, pid, charge, z0, calo_normal, depth_int, deposit_args)
+    lo_eta, n_eta, lo_phi, n_phi = _window_bins(topo_args.n_cells, jet_eta, jet_phi, half_width)
     (c_layer, c_ieta, c_iphi, c_e, c_cluster, n_clusters, t_cluster, c_eta, c_phi,
      c_sub1, c_sub2, c_share, sub_offsets, t_sub) = _cluster_kernel(
         seed, lo_eta, n_eta, lo_phi, n_phi, d_layer, d_eta, d_phi, d_e, d_width, t_eta_layer, t_phi_layer, workspace,
-        *topo_args)
+        topo_args)
 
     n_t = t_pt.shape[0]
     t_pid = np.empty(n_t, dtype=np.int64)
@@ -126,11 +126,11 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
         t_pid[t] = apid if apid == 11 or apid == 13 else 211
     pfc = _flow_kernel(t_pt, t_eta, t_phi, t_charge, t_d0, t_z0, t_pid, t_cluster, t_sub,
                        c_eta, c_phi, c_layer, c_e, c_cluster, n_clusters, c_sub1, c_sub2, c_share, sub_offsets,
-                       jet_eta, jet_phi, radius, *flow_args)
+                       jet_eta, jet_phi, radius, flow_args)
 
     # cells and tracks inside the jet, as float32 (the schema's dtypes); cell positions from the card's tables
-    centres = topo_args[-1]
-    n_cells = topo_args[0]
+    centres = topo_args.centres
+    n_cells = topo_args.n_cells
     first = np.zeros(n_cells.shape[0], dtype=np.int64)  # index of each layer's first cell (cell_index.py)
     for l in range(1, n_cells.shape[0]):
         first[l] = first[l - 1] + n_cells[l - 1] * n_cells[l - 1]
@@ -142,14 +142,14 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
     for j in range(n_c):
         i = cells[j]
         l = c_layer[i]
-        rho = centres[2, l, c_ieta[i]]
+        rho = centres.rho[l, c_ieta[i]]
         cell_index[j] = first[l] + c_ieta[i] * n_cells[l] + c_iphi[i]
         cell_layer[j] = l
         cell_f32[0, j] = c_eta[i]
         cell_f32[1, j] = c_phi[i]
-        cell_f32[2, j] = rho * centres[4, l, c_iphi[i]]
-        cell_f32[3, j] = rho * centres[5, l, c_iphi[i]]
-        cell_f32[4, j] = centres[3, l, c_ieta[i]]
+        cell_f32[2, j] = rho * centres.cos_phi[l, c_iphi[i]]
+        cell_f32[3, j] = rho * centres.sin_phi[l, c_iphi[i]]
+        cell_f32[4, j] = centres.z[l, c_ieta[i]]
         cell_f32[5, j] = c_e[i]
     tracks = np.nonzero(_in_cone(t_eta, t_phi, jet_eta, jet_phi, radius))[0]
     f32 = np.float32

@@ -51,7 +51,7 @@ from .card_cache import per_card
 from .cell_noise import _add_noise_seeds, _find_seeds, _noise_at, _significance, seed_probability
 from .cell_window import _layer_of, _local, _overlap_map, _window_bins, _workspace, window_capacity
 from .cluster_split import _cell_at, _split_clusters, _track_subclusters, split_kinds
-from .geometry import _cell_xyz, centre_tables
+from .geometry import CellCentres, _cell_xyz, centre_tables
 from .lateral_spread import _spread_deposits
 
 __all__ = ["Cells", "seed_probability", "simulate_cells"]
@@ -221,16 +221,19 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
 
 @numba.njit(cache=True, error_model="numpy")
 def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_phi, dep_e, dep_width,
-                    trk_eta, trk_phi, workspace,
-                    n_cells, sigma, n_spots, seed_thr, nbr_thr, bnd_thr, q_seed, match_order, overlap,
-                    split_kinds, split_min_energy, split_min_neighbours, split_margin, share_scale, centres):
+                    trk_eta, trk_phi, workspace, topo):
     """Spread, noise, clustering, splitting and track matching in one window; returns the kept cells.
 
     Returns (layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, eta, phi,
     subcluster, subcluster2, share, subcluster_offsets, track_subcluster) of the kept
-    cells, in the order clustering took them in (see :class:`Cells`). The arguments
-    after ``workspace`` are the card's (:func:`_topo_args`).
+    cells, in the order clustering took them in (see :class:`Cells`). ``topo`` holds
+    the card's numbers (:class:`_TopoArgs`).
     """
+    n_cells, sigma, n_spots, match_order, overlap, centres = (topo.n_cells, topo.sigma, topo.n_spots,
+                                                              topo.match_order, topo.overlap, topo.centres)
+    seed_thr, nbr_thr, bnd_thr, q_seed = topo.seed_thr, topo.nbr_thr, topo.bnd_thr, topo.q_seed
+    split_kinds, split_min_energy, split_min_neighbours = topo.split_kinds, topo.split_min_energy, topo.split_min_neighbours
+    split_margin, share_scale = topo.split_margin, topo.share_scale
     signal, noise, drawn, candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi = workspace
     np.random.seed(seed)
     n_layers = n_cells.shape[0]
@@ -269,8 +272,8 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
         out_iphi[i] = gphi
         out_e[i] = signal[c] + noise[c]
         out_label[i] = label[c]
-        out_eta[i] = centres[0, l, out_ieta[i]]
-        out_phi[i] = centres[1, l, gphi]
+        out_eta[i] = centres.eta[l, out_ieta[i]]
+        out_phi[i] = centres.phi[l, gphi]
 
     sub1, sub2, share, sub_offsets = _split_clusters(
         n_kept, member, adj, adj_lo, adj_hi, out_label, n_clusters, out_e, out_layer, out_eta, out_phi, n_cells,
@@ -304,7 +307,7 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
 
 
 class _TopoArgs(NamedTuple):
-    """The card's arguments of :func:`_cluster_kernel`, in its order."""
+    """The card's numbers :func:`_cluster_kernel` uses, by name."""
 
     n_cells: np.ndarray
     sigma: np.ndarray
@@ -320,7 +323,7 @@ class _TopoArgs(NamedTuple):
     split_min_neighbours: int
     split_margin: float
     share_scale: float
-    centres: np.ndarray
+    centres: CellCentres
 
 
 @per_card
@@ -371,7 +374,7 @@ def simulate_cells(
         np.asarray(deposits.energy, f64), np.asarray(deposits.width, f64),
         np.ascontiguousarray(track_eta_layer, dtype=f64).reshape(-1, 6),
         np.ascontiguousarray(track_phi_layer, dtype=f64).reshape(-1, 6),
-        _workspace(window_capacity(card, half_width)), *args,
+        _workspace(window_capacity(card, half_width)), args,
     )
     layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, eta, phi, sub1, sub2, share, offsets, track_sub = out
     return Cells(layer, ieta, iphi, energy, cluster, int(n_clusters), track_cluster, eta, phi,

@@ -58,9 +58,12 @@ def impact_parameters(vx, vy, vz, px, py, pz) -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _track_kernel(px, py, pz, charge, vx, vy, vz, uniform, normal, max_rho, pt_min, abs_eta_max, efficiency,
-                  pt_slope, pt_constant, d0_constant, d0_slope, z0_constant, z0_slope, angle_resolution,
-                  r_mid, z_mid, barrel_abs_eta, field_tesla):
+def _track_kernel(px, py, pz, charge, vx, vy, vz, uniform, normal, tracker):
+    """The tracks of the particles (see :func:`reconstruct_tracks`); ``tracker`` is the card's :class:`_TrackArgs`."""
+    max_rho, pt_min, abs_eta_max, efficiency = tracker.max_rho, tracker.pt_min, tracker.abs_eta_max, tracker.efficiency
+    pt_slope, pt_constant, angle_resolution = tracker.pt_slope, tracker.pt_constant, tracker.angle_resolution
+    d0_constant, d0_slope, z0_constant, z0_slope = tracker.d0_constant, tracker.d0_slope, tracker.z0_constant, tracker.z0_slope
+    r_mid, z_mid, barrel_abs_eta, field_tesla = tracker.r_mid, tracker.z_mid, tracker.barrel_abs_eta, tracker.field_tesla
     n = px.shape[0]
     n_layers = r_mid.shape[0]
     pt_out = np.empty(n)
@@ -123,13 +126,13 @@ def reconstruct_tracks(card: DetectorCard, px, py, pz, charge, vx, vy, vz, rng: 
     normal = rng.standard_normal((5, n))
     out = _track_kernel(
         np.asarray(px, f64), np.asarray(py, f64), np.asarray(pz, f64), np.asarray(charge, np.int64),
-        np.asarray(vx, f64), np.asarray(vy, f64), np.asarray(vz, f64), uniform, normal, *_track_args(card),
+        np.asarray(vx, f64), np.asarray(vy, f64), np.asarray(vz, f64), uniform, normal, _track_args(card),
     )
     return Tracks(*out)
 
 
 class _TrackArgs(NamedTuple):
-    """The card's arguments of :func:`_track_kernel`, in its order (mm, GeV, T)."""
+    """The card's numbers :func:`_track_kernel` uses, by name (mm, GeV, T)."""
 
     max_rho: float
     pt_min: float

@@ -91,10 +91,10 @@ def test_centre_tables_agree_with_cell_centre_and_cell_xyz():
     for l, layer in enumerate(card.layers):
         bins = np.arange(layer.n_cells)
         eta, phi = cell_centre(layer.n_cells, bins, bins)
-        np.testing.assert_allclose(tables[0, l, : layer.n_cells], eta, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(tables[1, l, : layer.n_cells], phi, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(tables.eta[l, : layer.n_cells], eta, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(tables.phi[l, : layer.n_cells], phi, rtol=0, atol=1e-12)
         x, y, z = cell_xyz(card, np.full(len(bins), l), eta, phi)
-        rho = tables[2, l, : layer.n_cells]
-        np.testing.assert_allclose(rho * tables[4, l, : layer.n_cells], x, rtol=1e-12, atol=1e-9)
-        np.testing.assert_allclose(rho * tables[5, l, : layer.n_cells], y, rtol=1e-12, atol=1e-9)
-        np.testing.assert_allclose(tables[3, l, : layer.n_cells], z, rtol=1e-12, atol=1e-9)
+        rho = tables.rho[l, : layer.n_cells]
+        np.testing.assert_allclose(rho * tables.cos_phi[l, : layer.n_cells], x, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(rho * tables.sin_phi[l, : layer.n_cells], y, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(tables.z[l, : layer.n_cells], z, rtol=1e-12, atol=1e-9)
