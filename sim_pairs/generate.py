@@ -111,9 +111,14 @@ def _config_mapping(config: GenerationConfig) -> dict[str, Any]:
     return to_mapping(config)
 
 
-def config_hash(config: GenerationConfig, versions: dict[str, str] | None = None) -> str:
-    """SHA-256 of the config and the package versions: two runs mix shards only if equal."""
+def config_hash(config: GenerationConfig, versions: dict[str, str] | None = None,
+                cards: dict[str, dict] | None = None) -> str:
+    """SHA-256 of the config, the package versions and the detector cards' contents (their
+    ``sha256`` from ``metadata.json``'s ``detector_cards``): two runs mix shards only if equal,
+    so a card whose file changed under the same name is not resumed into old shards."""
     body = {"config": _config_mapping(config), "versions": versions if versions is not None else _versions()}
+    if cards:
+        body["cards"] = {name: record["sha256"] for name, record in sorted(cards.items())}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -395,7 +400,7 @@ def _generate_locked(config: GenerationConfig, out: Path, base_dir: Path, *, sch
     from tqdm.auto import tqdm
 
     versions = _versions()
-    digest = config_hash(config, versions)
+    digest = config_hash(config, versions, _detector_cards(config, base_dir))
     _check_resume(out, digest)
     write_metadata(out, _metadata(config, versions, digest, None, base_dir))
 
