@@ -143,6 +143,26 @@ def _ratio_table(task: dict) -> str:
             "<tr><th>tagger</th><th>view</th><th>ratio per class</th></tr>" + "".join(rows) + "</table>")
 
 
+def _training_table(training: dict) -> str:
+    """Epochs and optimiser steps of each tagger and label fraction (a baseline that took few steps shows here)."""
+    if not training:
+        return ""
+    fractions = sorted({f for by_fraction in training.values() for f in by_fraction}, key=float)
+    head = "".join(f"<th>{html.escape(f)} of labels</th>" for f in fractions)
+    rows = []
+    for tagger, by_fraction in training.items():
+        cells = []
+        for f in fractions:
+            r = by_fraction.get(f)
+            cells.append("<td>&ndash;</td>" if r is None else
+                         f"<td>{r['steps']} steps, {r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}"
+                         f"{' (stopped early)' if r.get('stopped_early') else ''}</td>")
+        rows.append(f"<tr><td>{html.escape(TAGGER_TITLES.get(tagger, tagger))}</td>{''.join(cells)}</tr>")
+    return ("<table><caption>Training: optimiser steps and epochs (the linear probe is fitted to its optimum by "
+            "L-BFGS; its steps are iterations).</caption>"
+            f"<tr><th>tagger</th>{head}</tr>{''.join(rows)}</table>")
+
+
 def _image(path: Path, root: Path) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode()
     pdf = Path(path).with_suffix(".pdf")
@@ -182,6 +202,7 @@ def write_report(metrics: dict, out_dir: str | Path, figures: dict | None = None
         parts.append(f"<h2>{html.escape(name)}</h2>")
         parts.append(_task_table(name, task, nominal, metrics.get("confidence")))
         parts.append(_ratio_table(task))
+        parts.append(_training_table(metrics.get("training", {}).get(name, {})))
         parts += [_image(p, out_dir) for p in figures.get(name, [])]
     for section, paths in figures.items():
         if section not in metrics.get("tasks", {}):

@@ -92,7 +92,10 @@ def test_summary_numbers_recompute_from_predictions(tmp_path):
 
 def test_metrics_json_and_report_written(tmp_path):
     config = EvaluateConfig(bootstrap=10)
-    metrics = {"schema": "rs3l-metrics/1", "nominal_view": "nominal", "views": VIEWS, "tasks": {}}
+    metrics = {"schema": "rs3l-metrics/1", "nominal_view": "nominal", "views": VIEWS, "tasks": {},
+               "training": {"hbb_vs_qcd": {"supervised_mlp": {
+                   "0.1": {"epochs": 12, "steps": 204, "stopped_early": False},
+                   "1": {"epochs": 7, "steps": 231, "stopped_early": True}}}}}
     figures = {}
     for cols, info in ((_binary_predictions(), {"task": "hbb_vs_qcd", "kind": "binary", "classes": ["qcd", "Hbb"]}),
                        (_regression_predictions(), {"task": "energy", "kind": "regression", "classes": ["quark", "gluon"]})):
@@ -122,6 +125,8 @@ def test_metrics_json_and_report_written(tmp_path):
     assert text.count("data:image/png;base64,") == len(figures["hbb_vs_qcd"]) + len(figures["energy"])
     assert "frozen backbone, linear head" in text and "supervised from scratch, MLP head" in text
     assert "W<sub>1</sub> herwig" in text
+    # how long each tagger trained is in the report, not only in metrics.json
+    assert "<td>204 steps, 12 epochs</td><td>231 steps, 7 epochs (stopped early)</td>" in text
 
 
 def test_tsne_separates_clusters_and_plots(tmp_path):
