@@ -232,13 +232,15 @@ def test_frozen_heads_without_val_split(tiny_dataset, tmp_path):
     assert sorted(set(cols["view"])) == ["fsr_up", "nominal"]
     n_test = metrics["tasks"]["hbb_vs_qcd"]["n_test"]
     assert n_test["nominal"] == n_test["fsr_up"] == (cols["view"] == "nominal").sum() > 20
-    # a second run resumes every head from its finished checkpoint: same numbers, no new epochs
-    steps_csv = tmp_path / "out" / "heads" / "hbb_vs_qcd" / "frozen_linear" / "fraction_1" / "epochs.csv"
-    before = steps_csv.read_text()
+    # a second run reuses every head's finished checkpoint: same numbers, nothing trained or written again
+    checkpoint = tmp_path / "out" / "heads" / "hbb_vs_qcd" / "frozen_linear" / "fraction_1" / "checkpoint.pt"
+    before = (checkpoint.read_bytes(), checkpoint.stat().st_mtime_ns)
     again = evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", device="cpu")
     assert {k: v for k, v in again.items() if k != "seconds"} == {k: v for k, v in metrics.items() if k != "seconds"}
-    assert steps_csv.read_text() == before
-    # changed settings train again
+    assert (checkpoint.read_bytes(), checkpoint.stat().st_mtime_ns) == before
+    # changed settings train again (the probe's optimum does not depend on epochs: same score)
     config.evaluate.epochs = 3
     third = evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", device="cpu")
-    assert third["training"]["hbb_vs_qcd"]["frozen_linear"]["1"]["epochs"] == 3
+    assert checkpoint.read_bytes() != before[0]
+    assert third["tasks"]["hbb_vs_qcd"]["results"]["frozen_linear"]["1"]["nominal"]["auc"] == \
+        pytest.approx(metrics["tasks"]["hbb_vs_qcd"]["results"]["frozen_linear"]["1"]["nominal"]["auc"])
