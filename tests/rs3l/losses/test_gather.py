@@ -54,6 +54,7 @@ def _worker(rank, world, init_file, out_file):
     (x_all * torch.arange(len(x_all)).unsqueeze(1)).sum().backward()
     results["offset"], results["x_grad"] = offset, x.grad
     torch.save(results, f"{out_file}.{rank}")
+    dist.barrier()  # neither rank tears gloo down while the other still talks (an abort under load otherwise)
     dist.destroy_process_group()
 
 
