@@ -132,6 +132,25 @@ class GraphCache:
         for name, spec in self.manifest["arrays"].items():
             setattr(self, name, self._map(name, spec))
         self.n_jets = len(self.group_id)
+        self._check_tables()
+
+    def _check_tables(self) -> None:
+        """Offsets and codes in range: a damaged cache is named here, not met as an IndexError in a loader worker."""
+        rebuild = f"delete {self.directory} or run `rs3l prepare --rebuild`"
+        checks = [("node_offsets", self.node_offsets, len(self.x)), ("edge_offsets", getattr(self, "edge_offsets", None),
+                                                                     len(getattr(self, "edge_index", ())))]
+        for name, offsets, total in checks:
+            if offsets is None:
+                continue
+            o = np.asarray(offsets)
+            if len(o) != self.n_jets + 1 or o[0] != 0 or o[-1] != total or np.any(np.diff(o) < 0):
+                raise CacheError(f"{self.directory / (name + '.bin')}: offsets are not 0 .. {total} rising over "
+                                 f"{self.n_jets} jets (damaged); {rebuild}")
+        for name, table in (("view", self.views), ("label", self.labels)):
+            codes = np.asarray(getattr(self, name))
+            if len(codes) and (codes.min() < 0 or codes.max() >= len(table)):
+                raise CacheError(f"{self.directory / (name + '.bin')}: codes outside the manifest's {len(table)} "
+                                 f"{name}s (damaged); {rebuild}")
 
     def __getstate__(self) -> dict:  # a worker process maps the files again instead of receiving copies
         return {"directory": self.directory}

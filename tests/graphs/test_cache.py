@@ -89,7 +89,7 @@ def test_a_killed_build_leaves_no_usable_cache(data_dir, monkeypatch):
         GraphCache(built)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "manifest"])
+@pytest.mark.parametrize("damage", ["truncate", "manifest", "offsets", "codes"])
 def test_a_damaged_cache_names_the_file_and_how_to_rebuild(data_dir, damage):
     contract = DataContract(graph="pflow")
     directory = open_cache(data_dir, contract, progress=False).directory
@@ -97,10 +97,17 @@ def test_a_damaged_cache_names_the_file_and_how_to_rebuild(data_dir, damage):
         path = directory / "x.bin"
         path.write_bytes(path.read_bytes()[:-10])
         match = r"x\.bin: .* bytes, expected .* bytes \(truncated or damaged\).*rs3l prepare --rebuild"
-    else:
+    elif damage == "manifest":
         path = directory / "manifest.json"
         path.write_bytes(b"{\x00 not json")
         match = r"manifest\.json: damaged"
+    else:  # same size, wrong content
+        name = "node_offsets" if damage == "offsets" else "view"
+        path = directory / f"{name}.bin"
+        values = np.fromfile(path, dtype=np.int64 if damage == "offsets" else np.int16)
+        values[len(values) // 2] = 10**6 if damage == "offsets" else 999
+        values.tofile(path)
+        match = rf"{name}\.bin: .*\(damaged\).*rs3l prepare --rebuild"
     with pytest.raises(CacheError, match=match):
         open_cache(data_dir, contract, progress=False)
     shutil.rmtree(directory)
