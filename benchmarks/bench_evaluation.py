@@ -99,7 +99,8 @@ def heads_table(n_groups: int, epochs: int) -> list[tuple]:
     from rs3l.evaluation.heads import FrozenBackbone, MLPHead, Tagger
     from rs3l.evaluation.targets import TaskTarget
     from rs3l.evaluation.tasks import TASKS
-    from rs3l.evaluation.train_heads import embed, train_on_embeddings, train_on_graphs
+    from rs3l.evaluation.embedding_heads import train_on_embeddings
+    from rs3l.evaluation.train_heads import embed, train_on_graphs
     from rs3l.models.backbone import build_backbone
     from rs3l.models.config import BackboneConfig
 
@@ -118,7 +119,7 @@ def heads_table(n_groups: int, epochs: int) -> list[tuple]:
         t_embed = time.perf_counter() - t0
         t0 = time.perf_counter()
         train_on_embeddings(MLPHead(8, target.out_dim), cached, None, target, out_dir=Path(tmp) / "e", epochs=epochs,
-                            lr=1e-3, batch_size=256, progress=False)
+                            lr=1e-3, batch_size=256)
         t_cached = (time.perf_counter() - t0) / epochs
         t0 = time.perf_counter()
         train_on_graphs(Tagger(FrozenBackbone(backbone), MLPHead(8, target.out_dim)), loader, None, target,
