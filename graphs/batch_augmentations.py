@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .features import PARTICLE_FEATURES, Normalisation
+from .features import PARTICLE_FEATURES
 
-__all__ = ["BatchAugmentations", "ViewAugmentation", "particle_features_torch", "normalise_torch"]
+__all__ = ["BatchAugmentations", "ViewAugmentation", "particle_features_torch"]
 
 
 def _wrap(phi: Tensor) -> Tensor:
@@ -53,13 +53,6 @@ def particle_features_torch(raw: Tensor, axis: Tensor, batch: Tensor) -> Tensor:
                charge, torch.tanh(d0), torch.tanh(dz), torch.hypot(deta, dphi),
                photon.double(), muon.double(), electron.double(), charged.double(), neutral.double()]
     return torch.stack(columns, dim=1).float()
-
-
-def normalise_torch(values: Tensor, norm: Normalisation) -> Tensor:
-    """:meth:`Normalisation.apply` for a tensor."""
-    out = torch.log(values.clamp(min=1e-12)) if norm.log else values
-    out = (out - norm.shift) / norm.scale
-    return out.clamp(-norm.clip, norm.clip) if norm.clip is not None else out
 
 
 @dataclass
@@ -114,7 +107,7 @@ class ViewAugmentation:
         x = all_features[:, [PARTICLE_FEATURES.index(name) for name in self.features]]
         for j, name in enumerate(self.features):
             if self.normalise.get(name) is not None:
-                x[:, j] = normalise_torch(x[:, j], self.normalise[name])
+                x[:, j] = self.normalise[name].apply(x[:, j])
         return x.contiguous(), raw[:, 1:3].contiguous(), batch
 
     def _split(self, raw: Tensor, batch: Tensor, n_graphs: int, generator) -> tuple[Tensor, Tensor]:

@@ -95,11 +95,15 @@ class Normalisation:
         if self.clip is not None and not self.clip > 0:
             raise ValueError(f"clip must be > 0 or null, got {self.clip}")
 
-    def apply(self, values: np.ndarray) -> np.ndarray:
-        out = np.log(np.maximum(values, 1e-12)) if self.log else values
+    def apply(self, values):
+        """Normalised ``values``: a numpy array, or a torch tensor on any device (the batched augmentations)."""
+        lib = np
+        if type(values).__module__.startswith("torch"):
+            import torch as lib
+        out = lib.log(lib.clip(values, 1e-12, None)) if self.log else values
         out = (out - self.shift) / self.scale
         if self.clip is not None:
-            out = np.clip(out, -self.clip, self.clip)
+            out = lib.clip(out, -self.clip, self.clip)
         return out
 
     def invert(self, values: np.ndarray) -> np.ndarray:

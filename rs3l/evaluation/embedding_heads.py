@@ -38,14 +38,6 @@ __all__ = ["train_on_embeddings", "fit_linear_probe", "fit_mlp_head", "NoTrainin
 log = logging.getLogger(__name__)
 
 
-def _objective(target: TaskTarget, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    if target.kind == "binary":
-        return nn.functional.binary_cross_entropy_with_logits(out.squeeze(-1), y.to(out.dtype))
-    if target.kind == "multiclass":
-        return nn.functional.cross_entropy(out, y)
-    return nn.functional.mse_loss(out.squeeze(-1), y.to(out.dtype))
-
-
 def fit_linear_probe(head: LinearHead, z: torch.Tensor, y: torch.Tensor, target: TaskTarget, *,
                      max_iter: int = 500, l2: float | None = None) -> dict:
     """Fit a :class:`LinearHead` to the optimum of its regularised loss (see the module docstring).
@@ -68,15 +60,15 @@ def fit_linear_probe(head: LinearHead, z: torch.Tensor, y: torch.Tensor, target:
 
     def closure():
         optimiser.zero_grad()
-        loss = _objective(target, probe(zd), y) + 0.5 * l2 * probe.linear.weight.square().sum()
+        loss = target.loss(probe(zd), y) + 0.5 * l2 * probe.linear.weight.square().sum()
         loss.backward()
         return loss
 
     optimiser.step(closure)
     with torch.no_grad():
-        final = float(_objective(target, probe(zd), y) + 0.5 * l2 * probe.linear.weight.square().sum())
+        final = float(target.loss(probe(zd), y) + 0.5 * l2 * probe.linear.weight.square().sum())
     head.load_state_dict({k: v.to(head.linear.weight.dtype) for k, v in probe.state_dict().items()})
-    steps = int(optimiser.state[optimiser._params[0]].get("n_iter", 0))
+    steps = int(optimiser.state[params[0]].get("n_iter", 0))
     return {"steps": steps, "loss": final}
 
 
@@ -97,7 +89,7 @@ def fit_mlp_head(head: nn.Module, z: torch.Tensor, y: torch.Tensor, target: Task
         total = z.new_zeros(())
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            loss = _objective(target, head(z[idx]), y[idx])
+            loss = target.loss(head(z[idx]), y[idx])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -107,7 +99,7 @@ def fit_mlp_head(head: nn.Module, z: torch.Tensor, y: torch.Tensor, target: Task
         row = {"epoch": epoch + 1, "train_loss": float(total) / n}
         if val is not None:
             with torch.no_grad():
-                row["val_loss"] = float(_objective(target, head(val[0]), val[1]))
+                row["val_loss"] = float(target.loss(head(val[0]), val[1]))
             if row["val_loss"] < best:
                 best, best_state, bad = row["val_loss"], copy.deepcopy(head.state_dict()), 0
             else:
@@ -161,7 +153,7 @@ def train_on_embeddings(head: nn.Module, train, val, target: TaskTarget, *, out_
         row = {"epoch": 1, "train_loss": fit["loss"]}
         if val_set is not None:
             with torch.no_grad():
-                row["val_loss"] = float(_objective(target, head(val_set[0]), val_set[1]))
+                row["val_loss"] = float(target.loss(head(val_set[0]), val_set[1]))
         history, steps, stopped = [row], fit["steps"], False
     else:
         history, steps, stopped = fit_mlp_head(head, z, y, target, val=val_set, epochs=epochs, lr=lr,

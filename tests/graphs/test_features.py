@@ -77,3 +77,13 @@ def test_feature_sets():
     assert {k: len(v) for k, v in feature_names("detector", "detector").items()} == {"cell": 11, "track": 8}
     with pytest.raises(ValueError, match="no particle features"):
         feature_names("detector", "particles")
+
+
+def test_normalisation_of_a_tensor_equals_that_of_an_array():
+    import torch
+
+    values = np.array([-1.0, 0.0, 1e-14, 0.5, 3.0, 1e4])
+    for norm in (Normalisation(log=True, shift=1.0, scale=2.0, clip=3.0), Normalisation(shift=-0.5, scale=0.25)):
+        out = norm.apply(torch.from_numpy(values))
+        assert isinstance(out, torch.Tensor)
+        np.testing.assert_array_equal(out.numpy(), norm.apply(values))
