@@ -95,10 +95,13 @@ def _graph_tagger(ctx: EvaluationContext, mode: str, head: torch.nn.Module) -> t
         for p in net.parameters():
             p.requires_grad_(True)
         return Tagger(net, head), ecfg.finetune_lr
-    from rs3l.models.backbone import build_backbone
+    from rs3l.models.backbone import Projected, build_backbone
 
     torch.manual_seed(ecfg.seed)
-    return Tagger(build_backbone(ctx.model_config, ctx.input_dims), head), ecfg.supervised_lr
+    net = build_backbone(ctx.model_config, ctx.input_dims)
+    if isinstance(ctx.backbone, Projected):  # the same architecture as the heads of the other rows see
+        net = Projected(net)
+    return Tagger(net, head), ecfg.supervised_lr
 
 
 def train_cell(ctx: EvaluationContext, target: TaskTarget, mode: str, head_kind: str,

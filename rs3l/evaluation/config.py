@@ -63,6 +63,10 @@ class EvaluateConfig:
     plot_formats: list[Literal["png", "pdf"]] = field(default_factory=lambda: ["png", "pdf"])
     seed: int = 0
     num_workers: int = 0  # data-loader workers
+    # what the frozen heads see and fine-tuning starts from, when the backbone has a projection head
+    # (model.projection): 'embedding', the representation before it (SimCLR practice), or 'projection',
+    # the space the contrastive loss saw; the same thing for a backbone without one
+    representation: Literal["embedding", "projection"] = "embedding"
 
     def __post_init__(self):
         for name in ("heads", "modes"):

@@ -38,6 +38,7 @@ from sim_pairs.typed_config import to_mapping
 
 from rs3l import __version__
 from rs3l.device import resolve_device
+from rs3l.models.backbone import Projected
 
 from .cells import EvaluationContext, embed_splits, train_cell
 from .predictions import read_predictions, write_predictions
@@ -190,6 +191,10 @@ def _context(config, data_dir: Path, model_dir: Path, out_dir: Path, device) -> 
              [t.name for t in tasks], [f"{m}_{h}" for m, h in ecfg.taggers], views, device)
     input_dims = contract.input_dims()
     backbone, model_config = load_pretrained_backbone(model_dir, config.model, input_dims, device)
+    if ecfg.representation == "projection" and backbone.projection is not None:
+        log.info("heads train on the projection head's output (%d-d), evaluate.representation = projection",
+                 backbone.projection_dim)
+        backbone = Projected(backbone).eval()
     # a head is reused only under the same settings and backbone (one trained further retrains its heads)
     settings = {"inputs": evaluation_inputs(config, model_dir), "model": to_mapping(model_config)}
     ctx = EvaluationContext(config, data_dir, out_dir, device, backbone, model_config, input_dims, views, False,

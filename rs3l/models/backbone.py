@@ -21,7 +21,7 @@ from .encoders import NodeTypeEncoder
 from .mlp import make_mlp
 from .pooling import GlobalPooling
 
-__all__ = ["Backbone", "build_backbone"]
+__all__ = ["Backbone", "Projected", "build_backbone"]
 
 
 class Backbone(nn.Module):
@@ -32,21 +32,26 @@ class Backbone(nn.Module):
         blocks: EdgeConv blocks, applied in order.
         pooling: global pooling.
         head: MLP from the pooled features to the embedding.
+        projection: optional MLP from the embedding to the space the contrastive loss
+            sees (SimCLR's projection head g, arXiv 2002.05709); :meth:`project` applies it.
         first_block_edges: ``graph`` (the batch's own ``edge_index``, or kNN in ``pos``
             when it has none) or ``knn`` (the first block is dynamic too).
         position_k: neighbours of the kNN graph in ``pos``, built on the batch's device.
 
     Shapes:
         batch with ``x [N, F]``, ``batch [N]``, optional ``node_type [N]``, ``pos [N, 2]``,
-        ``edge_index [2, E]`` -> ``[B, D]`` (not normalised; see :meth:`embed`).
+        ``edge_index [2, E]`` -> ``[B, D]`` (not normalised; see :meth:`embed`);
+        :meth:`project`: ``[B, D] -> [B, P]``.
     """
 
     def __init__(self, encoder: NodeTypeEncoder, blocks: list[EdgeConvBlock], pooling: GlobalPooling,
-                 head: nn.Module, first_block_edges: str = "knn", position_k: int = 16, knn_backend: str = "dense"):
+                 head: nn.Module, first_block_edges: str = "knn", position_k: int = 16, knn_backend: str = "dense",
+                 projection: nn.Module | None = None):
         super().__init__()
         if first_block_edges not in ("graph", "knn"):
             raise ValueError(f"first_block_edges must be 'graph' or 'knn', got {first_block_edges!r}")
         self.encoder, self.blocks, self.pooling, self.head = encoder, nn.ModuleList(blocks), pooling, head
+        self.projection = projection
         self.first_block_edges, self.position_k, self.knn_backend = first_block_edges, position_k, knn_backend
 
     def _first_edges(self, data, batch: Tensor) -> Tensor:
@@ -80,9 +85,40 @@ class Backbone(nn.Module):
         z = self(data)
         return F.normalize(z, dim=-1) if normalize else z
 
+    def project(self, z: Tensor) -> Tensor:
+        """The contrastive loss's input: the projection head applied to the embedding (identity without one)."""
+        return z if self.projection is None else self.projection(z)
+
     @property
     def embedding_dim(self) -> int:
-        return [m for m in self.head.modules() if isinstance(m, nn.Linear)][-1].out_features
+        return _out_features(self.head)
+
+    @property
+    def projection_dim(self) -> int:
+        return self.embedding_dim if self.projection is None else _out_features(self.projection)
+
+
+class Projected(nn.Module):
+    """A backbone whose output is its projection head's: ``backbone.project(backbone(batch))``.
+
+    Evaluation uses it when heads are to be trained on the representation after the
+    projection head (``evaluate.representation: projection``).
+    """
+
+    def __init__(self, backbone: Backbone):
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, data) -> Tensor:
+        return self.backbone.project(self.backbone(data))
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.backbone.projection_dim
+
+
+def _out_features(mlp: nn.Module) -> int:
+    return [m for m in mlp.modules() if isinstance(m, nn.Linear)][-1].out_features
 
 
 def build_backbone(config: BackboneConfig, input_dims: dict[str, int]) -> Backbone:
@@ -103,4 +139,7 @@ def build_backbone(config: BackboneConfig, input_dims: dict[str, int]) -> Backbo
     pooling = GlobalPooling(config.pooling, width)
     head = make_mlp(width, [*config.head_channels, config.embedding_dim], config.activation, "none",
                     last_activation=False, dropout=config.dropout)
-    return Backbone(encoder, blocks, pooling, head, config.first_block_edges, config.position_k, config.knn_backend)
+    projection = (make_mlp(config.embedding_dim, list(config.projection), config.activation, "none", last_activation=False)
+                  if config.projection else None)
+    return Backbone(encoder, blocks, pooling, head, config.first_block_edges, config.position_k, config.knn_backend,
+                    projection)

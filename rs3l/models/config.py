@@ -49,6 +49,9 @@ class BackboneConfig:
     embedding_dim: int = 8
     # dropout before every head layer (ParticleNet: 0.1)
     dropout: float = 0.0
+    # widths of a projection head after the embedding, used only by the contrastive loss
+    # (SimCLR, arXiv 2002.05709: the loss sees g(h), the downstream heads h); empty: none, as in RS3L
+    projection: list[int] = field(default_factory=list)
     # kNN of the dynamic blocks: 'dense' (padded batched kNN with dense aggregation, the fast path),
     # or a back-end of graphs.knn.knn_graph ('auto', 'torch', ...) followed by sparse message passing
     knn_backend: str = "dense"
@@ -64,6 +67,8 @@ class BackboneConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if any(c <= 0 for c in self.head_channels):
             raise ValueError(f"head_channels must be positive widths, got {self.head_channels}")
+        if any(c <= 0 for c in self.projection):
+            raise ValueError(f"projection must be positive widths, got {self.projection}")
         if self.embedding_dim < 1:
             raise ValueError(f"embedding_dim must be >= 1, got {self.embedding_dim}")
         if not 0.0 <= self.dropout < 1.0:

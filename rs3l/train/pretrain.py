@@ -44,19 +44,25 @@ log = logging.getLogger(__name__)
 class ContrastiveModel(nn.Module):
     """Embeds every view of a batch in one forward call (one call per step, as DDP wants).
 
-    ``forward(PairBatch) -> (z_a [B, D], z_b [B, D])``;
-    ``forward(GroupBatch) -> (z [n_graphs, D], group [n_graphs])``.
+    ``forward(PairBatch) -> (z_a [B, P], z_b [B, P])``;
+    ``forward(GroupBatch) -> (z [n_graphs, P], group [n_graphs])``: the backbone's
+    embedding through its projection head when it has one (``model.projection``; P = D without).
     """
 
     def __init__(self, backbone: nn.Module):
         super().__init__()
         self.backbone = backbone
 
+    def _z(self, graphs) -> Tensor:
+        z = self.backbone(graphs)
+        project = getattr(self.backbone, "project", None)  # the projection head, when the backbone has one
+        return project(z) if project is not None else z
+
     def forward(self, batch: Any) -> tuple[Tensor, Tensor]:
         if hasattr(batch, "a") and hasattr(batch, "b"):
-            return self.backbone(batch.a), self.backbone(batch.b)
+            return self._z(batch.a), self._z(batch.b)
         if hasattr(batch, "graphs") and hasattr(batch, "group"):
-            return self.backbone(batch.graphs), batch.group
+            return self._z(batch.graphs), batch.group
         raise TypeError(f"expected a PairBatch (a, b) or a GroupBatch (graphs, group), got {type(batch).__name__}")
 
 

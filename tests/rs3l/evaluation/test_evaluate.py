@@ -244,3 +244,23 @@ def test_frozen_heads_without_val_split(tiny_dataset, tmp_path):
     assert checkpoint.read_bytes() != before[0]
     assert third["tasks"]["hbb_vs_qcd"]["results"]["frozen_linear"]["1"]["nominal"]["auc"] == \
         pytest.approx(metrics["tasks"]["hbb_vs_qcd"]["results"]["frozen_linear"]["1"]["nominal"]["auc"])
+
+
+@pytest.mark.parametrize("representation, dim", [("embedding", 8), ("projection", 5)])
+def test_heads_train_on_the_representation_asked_for(tiny_dataset, tmp_path, representation, dim):
+    """With a projection head, evaluate.representation picks the heads' input: before it (8-d) or after it (5-d)."""
+    import torch
+
+    from rs3l.train.checkpoint import load_checkpoint
+
+    config = _tiny_run_config(tasks=["hbb_vs_qcd"], modes=["frozen", "supervised"], heads=["linear"],
+                              label_fractions=[1.0], finetune_head="linear", finetune_epochs=1, min_steps=1, batch_size=64, bootstrap=0,
+                              tsne_samples=0, plot_formats=["png"], representation=representation)
+    config.model.projection = [16, 5]
+    _save_backbone(config, tmp_path / "model")
+    metrics = evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", device="cpu")
+    assert metrics["tasks"]["hbb_vs_qcd"]["results"]["frozen_linear"]["1"]["nominal"]["auc"]["value"] > 0.5
+    for tagger in ("frozen_linear", "supervised_linear"):
+        ckpt = load_checkpoint(tmp_path / "out" / "heads" / "hbb_vs_qcd" / tagger / "fraction_1" / "checkpoint.pt")
+        weights = [v for k, v in ckpt["model"].items() if k.endswith("linear.weight")]
+        assert weights and all(w.shape[-1] == dim for w in weights), (tagger, [w.shape for w in weights])

@@ -79,3 +79,30 @@ def test_config_errors_name_the_field():
         from_mapping(BackboneConfig, {"feature_k": 0}, source="m.yaml")
     with pytest.raises(ConfigError, match="pooling"):
         from_mapping(BackboneConfig, {"pooling": "max"}, source="m.yaml")
+
+
+def test_projection_head_feeds_the_loss_and_leaves_the_embedding_alone():
+    from rs3l.models.backbone import Projected
+    from rs3l.train.pretrain import ContrastiveModel
+
+    torch.manual_seed(0)
+    plain = BackboneConfig(feature_k=3, encoder_channels=[8], edge_conv_channels=[[8]], head_channels=[8], embedding_dim=4)
+    config = BackboneConfig(**{**plain.__dict__, "projection": [16, 6]})
+    model = build_backbone(config, {"particle": 15}).eval()
+    assert model.projection is not None and build_backbone(plain, {"particle": 15}).projection is None
+    linears = [m for m in model.projection if isinstance(m, torch.nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [(4, 16), (16, 6)]
+    assert (model.embedding_dim, model.projection_dim) == (4, 6)
+    batch = Batch.from_data_list(_jets([5, 9, 3]))
+    z = model(batch)
+    assert z.shape == (3, 4)
+    torch.testing.assert_close(model.project(z), model.projection(z))
+    # the contrastive loss sees the projection, the heads (Projected aside) the embedding
+    a, b = ContrastiveModel(model)(type("Pair", (), {"a": batch, "b": batch})())
+    assert a.shape == b.shape == (3, 6)
+    torch.testing.assert_close(a, model.project(z))
+    projected = Projected(model)
+    assert projected.embedding_dim == 6
+    torch.testing.assert_close(projected(batch), a)
+    with pytest.raises(ValueError, match="projection must be positive widths"):
+        BackboneConfig(projection=[8, 0])
