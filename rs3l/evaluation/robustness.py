@@ -32,7 +32,8 @@ import numpy as np
 
 from .metrics import background_efficiency_at
 
-__all__ = ["wasserstein_1", "matched_groups", "view_shifts", "bootstrap_wasserstein", "wasserstein_null"]
+__all__ = ["wasserstein_1", "matched_groups", "view_shifts", "bootstrap_wasserstein", "wasserstein_null",
+           "separation"]
 
 
 def wasserstein_1(u, v) -> float:
@@ -116,6 +117,54 @@ def wasserstein_null(u, v, *, n_resamples: int, seed: int = 0) -> float | None:
     return float(np.mean(values))
 
 
+def separation(labels, scores, signal_class: int = 1) -> float | None:
+    """W1 between a binary tagger's output on signal and on background jets (None without both).
+
+    The scale that :func:`view_shifts` divides a view-to-view W1 by: a tagger that
+    squeezes its output range moves less between views but separates less too, and
+    the ratio is blind to that squeeze.
+    """
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    sig = labels == signal_class
+    if not sig.any() or sig.all():
+        return None
+    return wasserstein_1(scores[sig], scores[~sig])
+
+
+def _normalise(entry, labels, scores, rn, ro, class_names, signal_class, *, matched, n_resamples, confidence, seed):
+    """Add the separation and the normalised W1 per class (with a bootstrap interval) to ``entry``."""
+    sep = separation(labels[rn], scores[rn], signal_class)
+    entry["wasserstein_separation"] = sep
+    entry["wasserstein_normalised"], entry["wasserstein_normalised_interval"] = {}, {}
+    if not sep:
+        return
+    classes = [(c, name) for c, name in enumerate(class_names) if name in entry["wasserstein"]]
+    for c, name in classes:
+        entry["wasserstein_normalised"][name] = entry["wasserstein"][name] / sep
+    if n_resamples <= 0:
+        return
+    rng = np.random.default_rng(seed)
+    values = np.full((n_resamples, len(classes)), np.nan)
+    for i in range(n_resamples):
+        jn = rng.integers(0, len(rn), len(rn))  # matched: groups resampled with both their views
+        jo = jn if matched else rng.integers(0, len(ro), len(ro))
+        bn, bo = rn[jn], ro[jo]
+        sep_b = separation(labels[bn], scores[bn], signal_class)
+        if not sep_b:
+            continue
+        for j, (c, _) in enumerate(classes):
+            sel_n = labels[bn] == c
+            sel_o = sel_n if matched else labels[bo] == c
+            if sel_n.any() and sel_o.any():
+                values[i, j] = wasserstein_1(scores[bn][sel_n], scores[bo][sel_o]) / sep_b
+    for j, (_, name) in enumerate(classes):
+        v = values[:, j][np.isfinite(values[:, j])]
+        if len(v):
+            low, high = np.quantile(v, [(1 - confidence) / 2, (1 + confidence) / 2])
+            entry["wasserstein_normalised_interval"][name] = {"low": float(low), "high": float(high),
+                                                               "std": float(np.std(v))}
+
+
 def view_shifts(group_id, view, labels, scores, *, nominal: str, views, class_names,
                 signal_class: int | None = None, signal_efficiencies=(0.3, 0.5, 0.7),
                 n_resamples: int = 0, confidence: float = 0.68, seed: int = 0) -> dict:
@@ -140,7 +189,10 @@ def view_shifts(group_id, view, labels, scores, *, nominal: str, views, class_na
         ``{view: {"kind": "matched" | "unmatched", "n_groups": int, "n_jets": {view: int},
         "wasserstein": {class: float}, "wasserstein_interval": {class: {"low", "high", "std"}},
         "wasserstein_null": {class: float} (unmatched only, see :func:`wasserstein_null`),
-        "bkg_eff_shift_fixed_cut@<eps>": float, "bkg_eff_shift_fixed_eff@<eps>": float}}``,
+        "wasserstein_separation": W1(signal, background) on the nominal rows compared,
+        "wasserstein_normalised": {class: W1 / separation}, "wasserstein_normalised_interval": as above,
+        "bkg_eff_shift_fixed_cut@<eps>": float, "bkg_eff_shift_fixed_eff@<eps>": float}}``
+        (separation and the normalised W1 for a binary tagger only, ``signal_class`` given),
         ``n_groups`` being the groups compared (0 when unmatched), shifts
         (eps_B(view) - eps_B(nominal)) / eps_B(nominal), None where undefined (no
         background passes, or a class missing).
@@ -171,6 +223,8 @@ def view_shifts(group_id, view, labels, scores, *, nominal: str, views, class_na
                     entry.setdefault("wasserstein_null", {})[name] = wasserstein_null(
                         u, v, n_resamples=n_resamples, seed=seed + 1000 * k + c)
         if signal_class is not None:
+            _normalise(entry, labels, scores, rn, ro, class_names, signal_class, matched=matched,
+                       n_resamples=n_resamples, confidence=confidence, seed=seed + 1000 * k + 500)
             is_sig_n = (labels[rn] == signal_class).astype(int)
             is_sig_o = (labels[ro] == signal_class).astype(int)
             both = 0 < is_sig_n.sum() < len(is_sig_n) and 0 < is_sig_o.sum() < len(is_sig_o)

@@ -14,8 +14,11 @@ docs/evaluation.md)::
          "robustness": {view: {"kind": "matched" | "unmatched", "n_groups", "n_jets": {view: jets},
                                "wasserstein": {class: W1}, "wasserstein_interval": {class: {"low","high","std"}},
                                "wasserstein_null": {class: W1 of one distribution} (unmatched only),
+                               "wasserstein_separation": W1(signal, background) on nominal (binary),
+                               "wasserstein_normalised": {class: W1 / separation}, "..._interval" (binary),
                                "bkg_eff_shift_...@eps": ...}}}}},
      "robustness_ratio": {tagger: {view: {class: W1(tagger) / W1(supervised)}}},
+     "robustness_ratio_normalised": the same for the normalised W1 (binary tasks),
      "label_efficiency": {tagger: {fraction: AUC | accuracy | resolution}}}
 
 Fractions are written with ``format(f, "g")``: "0.01", "0.1", "1".
@@ -117,6 +120,8 @@ def summarise_task(columns: dict, info: dict, config, *, class_names=None) -> di
                     confidence=config.confidence, seed=config.seed)
             out["results"][tagger][fraction_key(fraction)] = entry
     out["robustness_ratio"] = _robustness_ratio(out["results"])
+    if kind == "binary":
+        out["robustness_ratio_normalised"] = _robustness_ratio(out["results"], "wasserstein_normalised")
     out["label_efficiency"] = {t: {f: headline(kind, e["nominal"]) for f, e in r.items()} for t, r in out["results"].items()}
     return out
 
@@ -132,7 +137,7 @@ def headline(kind: str, nominal_metrics) -> float | None:
     return nominal_metrics["inclusive"]["resolution"]
 
 
-def _robustness_ratio(results: dict) -> dict:
+def _robustness_ratio(results: dict, measure: str = "wasserstein") -> dict:
     sup = [t for t in results if t.startswith("supervised")]
     if not sup:
         return {}
@@ -147,7 +152,7 @@ def _robustness_ratio(results: dict) -> dict:
         out[tagger] = {}
         for view, entry in rob.items():
             out[tagger][view] = {}
-            for cls, w in entry["wasserstein"].items():
-                w_ref = ref.get(view, {}).get("wasserstein", {}).get(cls)
+            for cls, w in (entry.get(measure) or {}).items():
+                w_ref = (ref.get(view, {}).get(measure) or {}).get(cls)
                 out[tagger][view][cls] = (w / w_ref) if w_ref else None
     return out

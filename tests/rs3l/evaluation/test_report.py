@@ -108,7 +108,8 @@ def test_metrics_json_and_report_written(tmp_path):
     loaded = json.loads((tmp_path / "metrics.json").read_text())
     assert set(loaded["tasks"]) == {"hbb_vs_qcd", "energy"}
     b = loaded["tasks"]["hbb_vs_qcd"]
-    assert set(b) == {"kind", "classes", "n_test", "results", "robustness_ratio", "label_efficiency"}
+    assert set(b) == {"kind", "classes", "n_test", "results", "robustness_ratio", "robustness_ratio_normalised",
+                      "label_efficiency"}
     e = b["results"]["frozen_linear"]["1"]
     assert set(e) == {"nominal", "per_view", "robustness"}
     assert set(e["nominal"]) == {"auc", "rejection@0.3", "rejection@0.5", "rejection@0.7"}

@@ -104,3 +104,50 @@ def test_matched_views_keep_kind_and_pairs_in_bootstrap():
     # every pair moved by exactly 0.5: resampling pairs cannot change W1
     assert h["wasserstein_interval"]["qcd"]["low"] == pytest.approx(0.5)
     assert h["wasserstein_interval"]["qcd"]["high"] == pytest.approx(0.5)
+
+
+def test_normalised_wasserstein_from_saved_predictions_matches_scipy(tmp_path):
+    """W1 / W1(signal, background), recomputed with scipy from the predictions file evaluate writes."""
+    from rs3l.evaluation.config import EvaluateConfig
+    from rs3l.evaluation.predictions import read_predictions, write_predictions
+    from rs3l.evaluation.summary import summarise_task
+
+    rng = np.random.default_rng(4)
+    n = 600
+    labels = rng.integers(0, 2, n)
+    nominal = 1 / (1 + np.exp(-rng.normal(labels * 2.5 - 1.2, 1.0)))
+    vincia = np.clip(nominal + rng.normal(0.04, 0.03, n), 0, 1)
+    columns = {"tagger": np.array(["frozen_linear"] * 2 * n), "label_fraction": np.ones(2 * n, np.float32),
+               "group_id": np.r_[np.arange(n), np.arange(n)].astype(np.int64),
+               "view": np.array(["nominal"] * n + ["vincia"] * n), "label": np.r_[labels, labels].astype(np.int64),
+               "score": np.r_[nominal, vincia].astype(np.float32)}
+    path = write_predictions(tmp_path / "hbb_vs_qcd.parquet", columns, task="hbb_vs_qcd", kind="binary",
+                             classes=["QCD", "Hbb"])
+    cols, info = read_predictions(path)
+    config = EvaluateConfig(nominal_view="nominal", views=["nominal", "vincia"], bootstrap=40, signal_efficiencies=[0.5])
+    entry = summarise_task(cols, info, config)["results"]["frozen_linear"]["1"]["robustness"]["vincia"]
+
+    score, view, label = cols["score"].astype(np.float64), cols["view"], cols["label"]
+    nom_sig, nom_bkg = score[(view == "nominal") & (label == 1)], score[(view == "nominal") & (label == 0)]
+    separation = wasserstein_distance(nom_sig, nom_bkg)
+    w1_sig = wasserstein_distance(nom_sig, score[(view == "vincia") & (label == 1)])
+    assert entry["wasserstein_separation"] == pytest.approx(separation, rel=1e-9)
+    assert entry["wasserstein_normalised"]["Hbb"] == pytest.approx(w1_sig / separation, rel=1e-9)
+    interval = entry["wasserstein_normalised_interval"]["Hbb"]
+    assert interval["low"] < entry["wasserstein_normalised"]["Hbb"] < interval["high"] and interval["std"] > 0
+
+    # the comparison module's figure is the same number
+    from rs3l.evaluation.comparison import figures, read_aligned
+
+    pred = read_aligned(path, tagger="frozen_linear", fraction=1.0, nominal="nominal", views=["vincia"])
+    assert figures(pred, "nominal", ["vincia"])["nw1@vincia"] == pytest.approx(w1_sig / separation, rel=1e-9)
+
+
+def test_squeezing_the_output_leaves_the_normalised_wasserstein_unchanged():
+    """A tagger that compresses its output range by 10 moves 10x less between views, but separates 10x less."""
+    gid, view, labels, scores = _two_views(shift=0.5)
+    kw = dict(nominal="nominal", views=["herwig"], class_names=["qcd", "hbb"], signal_class=1)
+    wide = view_shifts(gid, view, labels, scores, **kw)["herwig"]
+    narrow = view_shifts(gid, view, labels, scores / 10, **kw)["herwig"]
+    assert narrow["wasserstein"]["qcd"] == pytest.approx(wide["wasserstein"]["qcd"] / 10)
+    assert narrow["wasserstein_normalised"]["qcd"] == pytest.approx(wide["wasserstein_normalised"]["qcd"])
