@@ -1,0 +1,51 @@
+"""The shipped robustness protocols: which views the pre-training pairs really draw, and the configs' sizes."""
+
+import dataclasses
+
+import pytest
+
+from graphs.dataset import make_loader
+from graphs.synthetic import write_synthetic_dataset
+from rs3l.config import load_config
+from sim_pairs.shipped_configs import CONFIG_DIR
+
+VIEWS = tuple(f"{v}@replica0" for v in ("nominal", "seed", "fsr_up", "fsr_down", "vincia", "thermal"))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_synthetic_dataset(tmp_path_factory.mktemp("protocols"), n_shards=2, groups_per_shard=40, views=VIEWS,
+                                   detector=False, n_particles=(5, 12))
+
+
+def _drawn_views(data_dir, protocol: str, epochs: int = 4) -> tuple[set, set]:
+    """(anchor views, positive views) of every pair the cached loader draws in a few epochs."""
+    contract = load_config(CONFIG_DIR / f"robustness_{protocol}.yaml").data
+    # the synthetic jets have no detector columns: particle graphs, the same pairing rules
+    contract = dataclasses.replace(contract, graph="particles")
+    loader = make_loader(data_dir, contract, "train", 16, mode="pairs", seed=0)
+    anchors, positives = set(), set()
+    for epoch in range(epochs):
+        loader.sampler.set_epoch(epoch)
+        for batch in loader:
+            anchors.update(batch.a.view_name)
+            positives.update(batch.b.view_name)
+    return anchors, positives
+
+
+def test_rs3l_protocol_pairs_vincia_and_the_held_out_protocol_never_does(data_dir):
+    anchors, rs3l = _drawn_views(data_dir, "rs3l")
+    assert anchors == {"nominal@replica0"}
+    assert rs3l == {"seed@replica0", "fsr_up@replica0", "fsr_down@replica0", "vincia@replica0"}
+    anchors, heldout = _drawn_views(data_dir, "heldout")
+    assert anchors == {"nominal@replica0"}
+    assert heldout == {"seed@replica0", "fsr_up@replica0", "fsr_down@replica0"}
+    assert "thermal@replica0" not in rs3l | heldout
+
+
+def test_the_two_protocols_differ_only_in_their_positive_views():
+    rs3l = load_config(CONFIG_DIR / "robustness_rs3l.yaml").to_dict()
+    heldout = load_config(CONFIG_DIR / "robustness_heldout.yaml").to_dict()
+    assert rs3l["data"].pop("positive_views") == [*heldout["data"].pop("positive_views"), "vincia@replica0"]
+    rs3l.pop("base_dir", None), heldout.pop("base_dir", None)
+    assert rs3l == heldout
