@@ -15,7 +15,9 @@ combination        nominal@* vs nominal@*, seed@*, fsr_*@*, rehadronize@*
 =================  ============================================================
 
 Vincia and the thermal string model are never paired: they are held out to measure
-robustness. Each backbone is evaluated with ``rs3l.evaluation.evaluate`` (a frozen
+robustness. One seed and a few hundred test jets: the robustness claim itself (RS3L's
+protocol against a held-out one, every tagger, several seeds, normalised W1 and
+errors that say what is resolved) is ``benchmarks/bench_robustness.py``. Each backbone is evaluated with ``rs3l.evaluation.evaluate`` (a frozen
 linear probe on the embedding, trained on 1% and 100% of the labelled training
 jets); the supervised baseline (the same backbone trained from scratch with an MLP
 head on the same labels) runs once. A frozen linear probe on the *untrained*
