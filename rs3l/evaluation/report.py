@@ -114,8 +114,9 @@ def _task_table(name: str, task: dict, nominal: str, confidence: float | None = 
         if "matched" in kinds.values():
             caption += "; <b>matched</b>: over the same events simulated both ways"
         if "unmatched" in kinds.values():
-            caption += ("; <b>unmatched</b>: between all jets of each view (different events), with in braces the "
-                        "W<sub>1</sub> that samples of these sizes show when drawn from one distribution")
+            caption += "; <b>unmatched</b>: between all jets of each view (different events)"
+        caption += ("; in braces the W<sub>1</sub> that samples of these sizes show when both views come from one "
+                    "distribution (pairs swapped at random when matched): differences near it are not resolved")
     caption += "."
     return (f"<table><caption>{caption}</caption><tr><th>tagger</th>{head}</tr>{''.join(rows)}</table>")
 

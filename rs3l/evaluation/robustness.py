@@ -14,13 +14,18 @@ Two kinds of comparison, recorded as ``kind`` in each result:
 * ``matched``: the views share groups (rs3l's own datasets: one hard event, several
   simulations). W1 per class is taken over the groups present in both views, each
   group's class being its nominal label; bootstrap resamples groups, keeping pairs.
+  Re-simulation moves each jet's score even where the two views' distributions
+  agree, so W1 has a floor here too (``wasserstein_null``: pairs swapped at random).
 * ``unmatched``: the views hold different events (public samples imported per view,
   e.g. the Pythia and Herwig quark/gluon files, Komiske et al. arXiv 1810.05165).
   W1 per class is taken between the output distributions over all jets of each view
   with that class; bootstrap resamples each view's jets independently. With finite
   samples W1 is positive even between identical distributions (about
-  ``sqrt(1/n + 1/m)`` times the spread of the output), so compare it to its interval
-  and between taggers, not to zero.
+  ``sqrt(1/n + 1/m)`` times the spread of the output), so compare it to its interval,
+  its null and between taggers, not to zero.
+
+A binary tagger's W1 is also given normalised: divided by the same tagger's W1
+between signal and background on the nominal view (``wasserstein_normalised``).
 
 Plain numpy; the Wasserstein distance is computed here from the empirical CDFs and
 checked against ``scipy.stats.wasserstein_distance`` in the tests.
@@ -101,17 +106,29 @@ def bootstrap_wasserstein(u, v, *, paired: bool, n_resamples: int, confidence: f
     return {"low": float(low), "high": float(high), "std": float(np.std(values))}
 
 
-def wasserstein_null(u, v, *, n_resamples: int, seed: int = 0) -> float | None:
-    """Mean W1 between random splits of the pooled samples into sizes len(u), len(v).
+def wasserstein_null(u, v, *, n_resamples: int, seed: int = 0, paired: bool = False) -> float | None:
+    """The W1 that two samples of these sizes show when both come from one distribution.
 
-    What W1 of two unmatched samples of these sizes is when both come from one
-    distribution (a permutation test's null): the floor a measured W1 is read against.
-    None without resamples.
+    Unmatched: the mean W1 between random splits of the pooled samples into sizes
+    len(u), len(v) (a permutation test's null). Paired (``u[i]``, ``v[i]`` the same
+    group in two views): the mean W1 after swapping each pair's two members with
+    probability 1/2, the null of exchangeable views. Re-simulating a jet moves its
+    score even when the two views' distributions agree, so with n pairs W1 has a floor
+    of order sqrt(1/n) times the spread of those moves; a measured W1 near the floor
+    does not resolve a difference between views, or between taggers. None without
+    resamples.
     """
     if n_resamples <= 0:
         return None
-    pool = np.concatenate([np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64)])
+    u, v = np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64)
     rng = np.random.default_rng(seed)
+    if paired:
+        values = []
+        for _ in range(n_resamples):
+            swap = rng.random(len(u)) < 0.5
+            values.append(wasserstein_1(np.where(swap, v, u), np.where(swap, u, v)))
+        return float(np.mean(values))
+    pool = np.concatenate([u, v])
     n = len(u)
     values = [wasserstein_1(p[:n], p[n:]) for p in (rng.permutation(pool) for _ in range(n_resamples))]
     return float(np.mean(values))
@@ -188,7 +205,7 @@ def view_shifts(group_id, view, labels, scores, *, nominal: str, views, class_na
     Returns:
         ``{view: {"kind": "matched" | "unmatched", "n_groups": int, "n_jets": {view: int},
         "wasserstein": {class: float}, "wasserstein_interval": {class: {"low", "high", "std"}},
-        "wasserstein_null": {class: float} (unmatched only, see :func:`wasserstein_null`),
+        "wasserstein_null": {class: float} (the floor of W1 for samples of these sizes, see :func:`wasserstein_null`),
         "wasserstein_separation": W1(signal, background) on the nominal rows compared,
         "wasserstein_normalised": {class: W1 / separation}, "wasserstein_normalised_interval": as above,
         "bkg_eff_shift_fixed_cut@<eps>": float, "bkg_eff_shift_fixed_eff@<eps>": float}}``
@@ -219,9 +236,8 @@ def view_shifts(group_id, view, labels, scores, *, nominal: str, views, class_na
                 entry["wasserstein"][name] = wasserstein_1(u, v)
                 entry["wasserstein_interval"][name] = bootstrap_wasserstein(
                     u, v, paired=matched, n_resamples=n_resamples, confidence=confidence, seed=seed + 1000 * k + c)
-                if not matched:
-                    entry.setdefault("wasserstein_null", {})[name] = wasserstein_null(
-                        u, v, n_resamples=n_resamples, seed=seed + 1000 * k + c)
+                entry.setdefault("wasserstein_null", {})[name] = wasserstein_null(
+                    u, v, n_resamples=n_resamples, seed=seed + 1000 * k + c, paired=matched)
         if signal_class is not None:
             _normalise(entry, labels, scores, rn, ro, class_names, signal_class, matched=matched,
                        n_resamples=n_resamples, confidence=confidence, seed=seed + 1000 * k + 500)

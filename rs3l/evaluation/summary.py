@@ -13,7 +13,7 @@ docs/evaluation.md)::
          "per_view":   {view: the same metrics without uncertainties}
          "robustness": {view: {"kind": "matched" | "unmatched", "n_groups", "n_jets": {view: jets},
                                "wasserstein": {class: W1}, "wasserstein_interval": {class: {"low","high","std"}},
-                               "wasserstein_null": {class: W1 of one distribution} (unmatched only),
+                               "wasserstein_null": {class: W1 floor of one distribution} (pairs swapped when matched),
                                "wasserstein_separation": W1(signal, background) on nominal (binary),
                                "wasserstein_normalised": {class: W1 / separation}, "..._interval" (binary),
                                "bkg_eff_shift_...@eps": ...}}}}},

@@ -100,7 +100,7 @@ def test_matched_views_keep_kind_and_pairs_in_bootstrap():
     gid, view, labels, scores = _two_views(shift=0.5)
     h = view_shifts(gid, view, labels, scores, nominal="nominal", views=["herwig"], class_names=["qcd", "hbb"],
                     n_resamples=50)["herwig"]
-    assert h["kind"] == "matched" and "wasserstein_null" not in h
+    assert h["kind"] == "matched"
     # every pair moved by exactly 0.5: resampling pairs cannot change W1
     assert h["wasserstein_interval"]["qcd"]["low"] == pytest.approx(0.5)
     assert h["wasserstein_interval"]["qcd"]["high"] == pytest.approx(0.5)
@@ -151,3 +151,18 @@ def test_squeezing_the_output_leaves_the_normalised_wasserstein_unchanged():
     narrow = view_shifts(gid, view, labels, scores / 10, **kw)["herwig"]
     assert narrow["wasserstein"]["qcd"] == pytest.approx(wide["wasserstein"]["qcd"] / 10)
     assert narrow["wasserstein_normalised"]["qcd"] == pytest.approx(wide["wasserstein_normalised"]["qcd"])
+
+
+def test_paired_null_is_the_floor_of_exchangeable_views_and_zero_for_identical_ones():
+    """Re-simulation noise with no shift: W1 sits at its swap null; a real shift stands far above it."""
+    rng = np.random.default_rng(5)
+    n = 800
+    u = rng.normal(0.0, 1.0, n)
+    noisy = u + rng.normal(0.0, 0.3, n)  # same distribution family, each jet moved at random
+    from rs3l.evaluation.robustness import wasserstein_null
+
+    null = wasserstein_null(u, noisy, n_resamples=200, seed=1, paired=True)
+    assert 0.0 < null and wasserstein_1(u, noisy) < 3 * null
+    shifted = u + 0.5
+    assert wasserstein_1(u, shifted) > 10 * wasserstein_null(u, shifted, n_resamples=50, seed=1, paired=True)
+    assert wasserstein_null(u, u, n_resamples=10, paired=True) == 0.0
