@@ -17,6 +17,10 @@ and epochs, pre-trained under each *arm* and each seed:
                 before it (``evaluate.representation: embedding``)
 ==============  =====================================================================
 
+Ablations of the RS3L protocol, run when named in ``--arms``: ``temperature`` (NT-Xent
+T = 0.5 instead of 0.1), ``wide`` (32-d embedding instead of 8) and ``long`` (three
+times the pre-training epochs).
+
 Each pre-trained backbone is evaluated with ``rs3l.evaluation.evaluate`` (H->bb vs
 QCD): a frozen linear probe, a frozen MLP and the fine-tuned ("floating") model, at
 1%, 10% and 100% of the labels; the supervised tagger (the same architecture from
@@ -54,12 +58,16 @@ from sim_pairs.shipped_configs import CONFIG_DIR
 log = logging.getLogger("bench_robustness")
 
 TASK = "hbb_vs_qcd"
-NOMINAL, VINCIA, THERMAL = "nominal@replica0", "vincia@replica0", "thermal@replica0"
-VIEWS = [VINCIA, THERMAL, "seed@replica0", "fsr_up@replica0"]
-ARMS = {  # name -> (table label, run config, model overrides)
+NOMINAL, SEED, VINCIA, THERMAL = "nominal@replica0", "seed@replica0", "vincia@replica0", "thermal@replica0"
+VIEWS = [VINCIA, THERMAL, SEED, "fsr_up@replica0"]
+ARMS = {  # name -> (table label, run config, section -> overrides)
     "rs3l": ("RS3L protocol", "robustness_rs3l.yaml", {}),
     "heldout": ("held-out protocol", "robustness_heldout.yaml", {}),
-    "projection": ("RS3L protocol + projection head", "robustness_rs3l.yaml", {"projection": [64, 8]}),
+    "projection": ("RS3L protocol + projection head", "robustness_rs3l.yaml", {"model": {"projection": [64, 8]}}),
+    # ablations of the RS3L protocol, run on request (--arms): what else might move the robustness
+    "temperature": ("RS3L protocol, T = 0.5", "robustness_rs3l.yaml", {"pretrain": {"temperature": 0.5}}),
+    "wide": ("RS3L protocol, 32-d embedding", "robustness_rs3l.yaml", {"model": {"embedding_dim": 32}}),
+    "long": ("RS3L protocol, 3x epochs", "robustness_rs3l.yaml", {"pretrain": {"epochs_factor": 3}}),
 }
 SUPERVISED = "supervised"
 FROZEN_LINEAR, FROZEN_MLP, FINETUNE, SUPERVISED_MLP = "frozen_linear", "frozen_mlp", "finetune_mlp", "supervised_mlp"
@@ -69,7 +77,7 @@ FRACTIONS = (0.01, 0.1, 1.0)
 SIZES = {  # events per process, seeds, pre-training epochs, fine-tune/supervised epochs, bootstrap resamples
     "quick": dict(events=200, seeds=[0, 1], epochs=2, finetune_epochs=2, min_steps=10, resamples=50,
                   arms=["rs3l", "heldout"]),
-    "hour": dict(events=5000, seeds=[0, 1, 2], epochs=10, finetune_epochs=10, min_steps=200, resamples=200,
+    "hour": dict(events=8000, seeds=[0, 1, 2, 3, 4], epochs=10, finetune_epochs=10, min_steps=200, resamples=200,
                  arms=["rs3l", "heldout", "projection"]),
     "large": dict(events=40000, seeds=[0, 1, 2, 3, 4], epochs=30, finetune_epochs=20, min_steps=200,
                   resamples=200, arms=["rs3l", "heldout", "projection"]),
@@ -82,15 +90,17 @@ def build_config(arm: str, seed: int, args, modes=("frozen", "finetune")):
     from rs3l.config import load_config
     from sim_pairs.typed_config import load_yaml, to_mapping
 
-    _, name, model = ARMS.get(arm, ARMS["heldout"])
+    _, name, overrides = ARMS.get(arm, ARMS["heldout"])
     generation = load_yaml(CONFIG_DIR / "generation" / "robustness.yaml")
     generation["processes"] = [{**p, "events": args.events} for p in generation["processes"]]
     base = load_config(CONFIG_DIR / name)
+    pretrain = dict(overrides.get("pretrain", {}))
+    pretrain["epochs"] = args.epochs * pretrain.pop("epochs_factor", 1)
     evaluate = {"modes": list(modes), "finetune_epochs": args.finetune_epochs, "min_steps": args.min_steps,
                 "seed": seed, "tsne_samples": 0, "plot_formats": ["png"], "bootstrap": 20}
     return load_config(CONFIG_DIR / name, overrides={
-        "generation": generation, "model": {**to_mapping(base.model), **model},
-        "pretrain": {"epochs": args.epochs, "seed": seed}, "evaluate": evaluate})
+        "generation": generation, "model": {**to_mapping(base.model), **overrides.get("model", {})},
+        "pretrain": {**pretrain, "seed": seed}, "evaluate": evaluate})
 
 
 def _check_settings(directory: Path, settings: dict) -> None:
@@ -233,12 +243,13 @@ def _ratio_cell(r) -> str:
     return f"{mark}{_pm(r.value, r.error)}{mark}"
 
 
-def tables(comp, arms: list[str]) -> tuple[str, dict]:
-    """The markdown tables and their numbers."""
-    rows, numbers = [], {}
-    head = ("| arm | tagger | labels | AUC | R50 | R50 / sup. | W1 Vincia | W1 / sep. Vincia | nW1 Vincia / sup. "
-            "| W1 / sep. thermal | nW1 thermal / sup. | eps_B shift Vincia | eps_B shift thermal |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+def tables(comp, arms: list[str]) -> tuple[str, str, dict]:
+    """The accuracy and robustness tables (markdown) and their numbers."""
+    accuracy = ["| arm | tagger | labels | AUC | R50 | R50 / sup. |", "|---|---|---|---|---|---|"]
+    robustness = ["| arm | tagger | labels | W1 Vincia | nW1 seed (control) | nW1 Vincia | its floor | nW1 Vincia / sup. "
+                  "| nW1 thermal | nW1 thermal / sup. | eps_B shift Vincia | eps_B shift thermal |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    numbers = {}
     entries = [(SUPERVISED, SUPERVISED_MLP, "supervised (from scratch)")]
     entries += [(arm, tagger, label) for arm in arms for tagger, label in TAGGERS.items()]
     for arm, tagger, label in entries:
@@ -246,25 +257,30 @@ def tables(comp, arms: list[str]) -> tuple[str, dict]:
             k, ref = key(arm, tagger, fraction), key(SUPERVISED, SUPERVISED_MLP, fraction)
             if k not in comp.runs:
                 continue
-            est = {n: comp.estimate(k, n) for n in ("auc", "r50", f"w1@{VINCIA}", f"nw1@{VINCIA}", f"nw1@{THERMAL}",
-                                                   f"shift@{VINCIA}", f"shift@{THERMAL}")}
+            est = {n: comp.estimate(k, n) for n in ("auc", "r50", f"w1@{VINCIA}", f"nw1@{SEED}", f"nw1@{VINCIA}",
+                                                   f"nw1@{THERMAL}", f"shift@{VINCIA}", f"shift@{THERMAL}")}
             rat = {n: comp.ratio(k, ref, n) for n in ("r50", f"nw1@{VINCIA}", f"nw1@{THERMAL}")}
+            floor = {n: comp.floor(k, n) for n in (f"nnull@{VINCIA}", f"nnull@{THERMAL}")}
             numbers[k] = {"estimates": {n: vars(e) for n, e in est.items()},
+                          "floors": {n: vars(e) for n, e in floor.items()},
                           "ratios_to_supervised": {n: {**vars(r), "error": r.error, "resolved": r.resolved}
                                                    for n, r in rat.items()}}
             sup = arm == SUPERVISED
-            rows.append(" | ".join([
-                f"| {ARMS[arm][0] if arm in ARMS else '—'}", label, f"{fraction:.0%}",
+            first = [f"| {ARMS[arm][0] if arm in ARMS else '—'}", label, f"{fraction:.0%}"]
+            accuracy.append(" | ".join(first + [
                 _pm(est["auc"].mean, est["auc"].error), _pm(est["r50"].mean, est["r50"].error),
-                "1" if sup else _ratio_cell(rat["r50"]),
+                "1" if sup else _ratio_cell(rat["r50"])]) + " |")
+            robustness.append(" | ".join(first + [
                 _pm(est[f"w1@{VINCIA}"].mean, est[f"w1@{VINCIA}"].error, 2),
+                _pm(est[f"nw1@{SEED}"].mean, est[f"nw1@{SEED}"].error, 2),
                 _pm(est[f"nw1@{VINCIA}"].mean, est[f"nw1@{VINCIA}"].error, 2),
+                _pm(floor[f"nnull@{VINCIA}"].mean, math.nan, 2),
                 "1" if sup else _ratio_cell(rat[f"nw1@{VINCIA}"]),
                 _pm(est[f"nw1@{THERMAL}"].mean, est[f"nw1@{THERMAL}"].error, 2),
                 "1" if sup else _ratio_cell(rat[f"nw1@{THERMAL}"]),
                 _pm(est[f"shift@{VINCIA}"].mean, est[f"shift@{VINCIA}"].error, 2),
                 _pm(est[f"shift@{THERMAL}"].mean, est[f"shift@{THERMAL}"].error, 2)]) + " |")
-    return head + "\n" + "\n".join(rows), numbers
+    return "\n".join(accuracy), "\n".join(robustness), numbers
 
 
 def aims(comp) -> tuple[str, list[dict]]:
@@ -299,10 +315,19 @@ def aims(comp) -> tuple[str, list[dict]]:
 
 
 def resolution_line(numbers: dict) -> str:
+    """Which W1 ratios are resolved, and for which taggers the shower-model shift stands above its floor."""
     ratios = [(k, n, r) for k, v in numbers.items() for n, r in v["ratios_to_supervised"].items() if n.startswith("nw1")]
-    ok = [f"{k} {n}" for k, n, r in ratios if r["resolved"]]
-    return (f"W1 ratios resolved (|ratio - 1| >= 3 x total error): {len(ok)} of {len(ratios)}"
-            + (f": {', '.join(ok)}" if ok else "") + ". Ratios in **bold** are resolved.")
+    ok = [f"{k} {n.split('@')[1]}" for k, n, r in ratios if r["resolved"]]
+    visible = []
+    for k, v in numbers.items():
+        for view in (VINCIA, THERMAL):
+            est, floor = v["estimates"][f"nw1@{view}"], v["floors"][f"nnull@{view}"]
+            error = math.hypot(est["seed_sem"], est["boot_std"])
+            if math.isfinite(error) and est["mean"] - floor["mean"] >= 3 * error:
+                visible.append(f"{k} {view.split('@')[0]}")
+    return (f"W1 ratios resolved (|ratio - 1| >= 3 x total error, in **bold**): {len(ok)} of {len(ratios)}"
+            + (f": {', '.join(ok)}" if ok else "") + f". Shower-model shifts above their floor (nW1 - floor >= 3 x "
+            f"error): {len(visible)} of {2 * len(numbers)}" + (f": {', '.join(visible)}" if visible else "") + ".")
 
 
 def run_size(args, meta: dict, comp, seconds: float, device: str) -> str:
@@ -353,17 +378,20 @@ def main(argv=None) -> None:
             files[(arm, seed)] = run_arm(arm, seed, args, out / "data", out, timings)
     t0 = time.perf_counter()
     comp = compare(files, args)
-    text, numbers = tables(comp, args.arms)
+    accuracy, robustness, numbers = tables(comp, args.arms)
     aims_text, aims_list = aims(comp)
     timings.set("comparison", time.perf_counter() - t0)
     size = run_size(args, meta, comp, timings.total, device)
-    notes = ("Mean over seeds ± total error (bootstrap of the test groups and the seed spread in quadrature). "
-             "R50 = 1/eps_B at eps_S = 0.5 (eps_B floored at one background jet); W1: Wasserstein-1 between the "
-             "output on nominal and varied H->bb jets of the same groups; W1 / sep.: that W1 divided by the same "
-             "tagger's W1 between H->bb and QCD jets on nominal; eps_B shift: relative change of eps_B at the "
-             "nominal eps_S = 0.5 cut; '/ sup.': ratio to the supervised tagger at the same label fraction. "
-             "The supervised tagger does not depend on the arm.")
-    body = f"{size}\n\n{text}\n\n{notes}\n\n{resolution_line(numbers)}\n\n{aims_text}\n"
+    notes = ("Mean over seeds ± total error (bootstrap of the test groups and the seed spread in quadrature); "
+             "'/ sup.': ratio to the supervised tagger at the same label fraction (the supervised tagger does not "
+             "depend on the arm). R50 = 1/eps_B at eps_S = 0.5 (eps_B floored at one background jet). W1: "
+             "Wasserstein-1 between the output on nominal and on varied H->bb jets of the same groups; nW1: that W1 "
+             "divided by the same tagger's W1 between H->bb and QCD jets on nominal; nW1 seed: the same model with "
+             "a new seed, the physical control; its floor: nW1 Vincia with each jet's two views swapped at random, "
+             "what re-simulation noise alone gives with this many jets (an nW1 near its floor says nothing about "
+             "the shower model); eps_B shift: relative change of eps_B at the nominal eps_S = 0.5 cut.")
+    body = (f"{size}\n\nAccuracy\n\n{accuracy}\n\nRobustness\n\n{robustness}\n\n{notes}\n\n"
+            f"{resolution_line(numbers)}\n\n{aims_text}\n")
     print("\n" + body)
     print(f"this invocation: {(time.perf_counter() - started) / 60:.1f} min; stage times (s): "
           + ", ".join(f"{k} {v:.0f}" for k, v in timings.values.items()))

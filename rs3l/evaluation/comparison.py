@@ -21,6 +21,10 @@ Figures of one tagger on one set of test groups (``figures``):
                eps_S = 0.5 on nominal (a calibrated working point moved to view V)
 =============  ===============================================================
 
+:func:`floors` gives, for each view, the W1 (``null@V``) and normalised W1
+(``nnull@V``) that the same pairs show with each pair's two scores swapped at random:
+the floor that re-simulation noise alone puts under ``w1@V`` with this many jets.
+
 Errors: every run of a comparison is aligned on the same test groups, and one set of
 bootstrap resamples of those groups (with all their views) is applied to every run, so
 that two taggers' figures and their ratio are resampled together. The seed error is
@@ -37,9 +41,9 @@ from pathlib import Path
 import numpy as np
 
 from .metrics import auc as roc_auc
-from .robustness import wasserstein_1
+from .robustness import wasserstein_1, wasserstein_null
 
-__all__ = ["AlignedPredictions", "align_predictions", "figures", "SeedComparison", "Estimate", "Ratio",
+__all__ = ["AlignedPredictions", "align_predictions", "figures", "floors", "SeedComparison", "Estimate", "Ratio",
            "read_aligned", "MissingRun"]
 
 
@@ -130,6 +134,25 @@ def figures(pred: AlignedPredictions, nominal: str, views, rows: np.ndarray | No
     return out
 
 
+def floors(pred: AlignedPredictions, nominal: str, views, n_swaps: int = 50, seed: int = 0) -> dict[str, float]:
+    """``null@V`` and ``nnull@V`` of the module docstring (all rows of ``pred``)."""
+    label, s_nom = pred.label, pred.scores[nominal]
+    sig = label == 1
+    out = {}
+    if not sig.any() or sig.all():
+        return out
+    separation = wasserstein_1(s_nom[sig], s_nom[~sig])
+    for v in views:
+        if v == nominal:
+            continue
+        both = sig & np.isfinite(pred.scores[v])
+        null = (wasserstein_null(s_nom[both], pred.scores[v][both], n_resamples=n_swaps, seed=seed, paired=True)
+                if both.any() else math.nan)
+        out[f"null@{v}"] = null
+        out[f"nnull@{v}"] = null / separation if separation > 0 else math.nan
+    return out
+
+
 @dataclass
 class Estimate:
     """A figure's mean over seeds with its errors."""
@@ -181,6 +204,7 @@ class SeedComparison:
     seed: int = 0
     runs: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # key -> seed -> [1 + B, figures]
     names: list[str] = field(default_factory=list)
+    nulls: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)  # key -> seed -> floors()
 
     def __post_init__(self):
         rng = np.random.default_rng(self.seed)
@@ -196,6 +220,14 @@ class SeedComparison:
         if not self.names:
             self.names = list(table[0])
         self.runs.setdefault(key, {})[seed] = np.array([[t.get(k, math.nan) for k in self.names] for t in table])
+        self.nulls.setdefault(key, {})[seed] = floors(pred, self.nominal, self.views, seed=self.seed)
+
+    def floor(self, key: str, name: str) -> Estimate:
+        """A :func:`floors` figure (``null@V``, ``nnull@V``) over seeds; no bootstrap error."""
+        values = np.array([f.get(name, math.nan) for _, f in sorted(self.nulls[key].items())])
+        n = len(values)
+        std = float(np.std(values, ddof=1)) if n > 1 else math.nan
+        return Estimate(float(np.mean(values)), std, std / math.sqrt(n) if n > 1 else math.nan, math.nan, n)
 
     def _values(self, key: str, name: str) -> np.ndarray:
         """[seeds, 1 + B] values of one figure."""

@@ -109,3 +109,23 @@ def test_a_run_on_other_groups_is_refused_with_the_file_named():
     other = align_predictions(_columns(n=300), tagger="t", fraction=1.0, nominal="nominal", views=["vincia"])
     with pytest.raises(ValueError, match=r"other\.parquet: run 'b' \(seed 0\) has 300 test groups"):
         comp.add("b", 0, other, source="other.parquet")
+
+
+def test_floors_sit_under_pure_resimulation_noise_and_far_below_a_real_shift():
+    from rs3l.evaluation.comparison import floors
+    from rs3l.evaluation.robustness import wasserstein_null
+
+    noise_only = align_predictions(_columns(shift=0.0), tagger="t", fraction=1.0, nominal="nominal", views=["vincia"])
+    f, fl = figures(noise_only, "nominal", ["vincia"]), floors(noise_only, "nominal", ["vincia"], seed=2)
+    assert 0 < fl["null@vincia"] and f["w1@vincia"] < 3 * fl["null@vincia"]
+    assert fl["nnull@vincia"] == pytest.approx(fl["null@vincia"] / (f["w1@vincia"] / f["nw1@vincia"]))
+    sig = noise_only.label == 1
+    assert fl["null@vincia"] == wasserstein_null(noise_only.scores["nominal"][sig], noise_only.scores["vincia"][sig],
+                                                 n_resamples=50, seed=2, paired=True)
+    shifted = align_predictions(_columns(shift=0.6), tagger="t", fraction=1.0, nominal="nominal", views=["vincia"])
+    assert figures(shifted, "nominal", ["vincia"])["w1@vincia"] > 5 * floors(shifted, "nominal", ["vincia"])["null@vincia"]
+    comp, _ = _comparison(n_resamples=5)
+    for seed in range(2):
+        comp.add("a", seed, noise_only)
+    est = comp.floor("a", "null@vincia")
+    assert est.n_seeds == 2 and est.seed_std == 0.0 and math.isnan(est.boot_std)
