@@ -53,6 +53,7 @@ import math
 import time
 from pathlib import Path
 
+from bench_quality import Timings  # the same stage-time file as the pairing benchmark (benchmarks/ is on sys.path)
 from sim_pairs.shipped_configs import CONFIG_DIR
 
 log = logging.getLogger("bench_robustness")
@@ -118,22 +119,6 @@ def _check_settings(directory: Path, settings: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(settings, indent=1, sort_keys=True))
     tmp.replace(path)
-
-
-class Timings:
-    """Seconds per stage in OUT/timings.json, so that a resumed run reports the whole cost."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.values = json.loads(path.read_text()) if path.is_file() else {}
-
-    def set(self, stage: str, seconds: float) -> None:
-        self.values[stage] = seconds
-        self.path.write_text(json.dumps(self.values, indent=1))
-
-    @property
-    def total(self) -> float:
-        return sum(self.values.values())
 
 
 # --- stages -------------------------------------------------------------------------------
