@@ -123,7 +123,7 @@ def main(argv=None) -> None:
     n_jets = len(samples)
     from sim_pairs.detector.cell_window import _workspace
 
-    workspace = sum(a.nbytes for a in _workspace(0))
+    workspace = sum(a.nbytes for a in _workspace(0, 0))
 
     per_jet_det = t_detector / n_jets
     per_jet_pythia = t_pythia / n_jets

@@ -15,8 +15,6 @@ import math
 import numba
 import numpy as np
 
-from .cell_window import _add_candidate
-
 __all__ = ["seed_probability"]
 
 
@@ -70,21 +68,25 @@ def _significance(energy, sigma):
     return 0.0
 
 
-@numba.njit(cache=True, inline="always")
-def _noise_at(c, sigma_c, noise, drawn, bound):
-    """The cell's noise, drawn on first use from N(0, sigma) truncated below ``bound`` sigmas."""
-    if not drawn[c]:
+@numba.njit(cache=True, error_model="numpy")
+def _normal_below(bound):
+    """A standard normal truncated below ``bound``: a cell's noise in sigmas, drawn the first time it is needed.
+
+    The callers keep the noise (``noise``, ``drawn``): a helper taking those arrays
+    would be reference-counted on every call.
+    """
+    z = np.random.standard_normal()
+    while z > bound:
         z = np.random.standard_normal()
-        while z > bound:
-            z = np.random.standard_normal()
-        noise[c] = sigma_c * z
-        drawn[c] = True
-    return noise[c]
+    return z
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _add_noise_seeds(n_window, offset, sigma, seed_thr, q_seed, noise, drawn, candidate, cand_list, cand_layer, n_cand):
-    """Pure-noise seeds: Poisson(n_window * Q) per layer at uniform cells, values from the tail above the seed."""
+    """Pure-noise seeds: Poisson(n_window * Q) per layer at uniform cells, values from the tail above the seed.
+
+    Appends them to the candidate list (where not already there); returns its new length.
+    """
     for l in range(n_window.shape[0]):
         if n_window[l] == 0 or sigma[l] <= 0.0:
             continue
@@ -92,8 +94,11 @@ def _add_noise_seeds(n_window, offset, sigma, seed_thr, q_seed, noise, drawn, ca
             c = offset[l] + np.random.randint(0, n_window[l])
             noise[c] = sigma[l] * _gauss_tail(seed_thr)
             drawn[c] = True
-            cand_list, cand_layer, n_cand = _add_candidate(c, l, candidate, cand_list, cand_layer, n_cand)
-    return cand_list, cand_layer, n_cand
+            cand_list[n_cand] = c
+            cand_layer[n_cand] = l
+            n_cand += 1 - candidate[c]
+            candidate[c] = True
+    return n_cand
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -117,7 +122,10 @@ def _find_seeds(cand_list, cand_layer, n_cand, sigma, seed_thr, s_cut, signal, n
         c = cand_list[i]
         sigma_c = sigma[cand_layer[i]]
         if drawn[c] or sigma_c <= 0.0 or signal[c] >= s_cut * sigma_c:
-            s = _significance(signal[c] + _noise_at(c, sigma_c, noise, drawn, seed_thr), sigma_c)
+            if not drawn[c]:
+                noise[c] = sigma_c * _normal_below(seed_thr)
+                drawn[c] = True
+            s = _significance(signal[c] + noise[c], sigma_c)
         else:
             s = -np.inf
             if n_low == next_trial:

@@ -17,29 +17,27 @@ from .card import DetectorCard
 from .card_cache import per_card
 from .geometry import ETA_SPAN
 
-__all__ = ["window_bins", "window_capacity"]
+__all__ = ["max_neighbours", "window_bins", "window_capacity"]
 
 
 @numba.njit(cache=True, inline="always")
-def _local(layer, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
-    """Window index of a cell given by global bin indices, or -1 outside the window."""
-    ie = geta - lo_eta[layer]
-    if ie < 0 or ie >= n_eta[layer] or geta < 0 or geta >= n_cells[layer]:
+def _local(geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
+    """Window index of a cell given by global bin indices, or -1 outside the window.
+
+    The numbers of the cell's layer come as scalars (its granularity, its window's
+    first bins and counts, its offset): an array argument of a helper costs an atomic
+    reference count increment and decrement per call, which in the kernels' inner
+    loops took a third of the detector's time.
+    """
+    ie = geta - lo_eta
+    if ie < 0 or ie >= n_eta or geta < 0 or geta >= n_cells:
         return -1
-    ip = gphi - lo_phi[layer]  # gphi is in [0, n_cells): a modulo would cost a division
+    ip = gphi - lo_phi  # gphi is in [0, n_cells): a modulo would cost a division
     if ip < 0:
-        ip += n_cells[layer]
-    if ip >= n_phi[layer]:
+        ip += n_cells
+    if ip >= n_phi:
         return -1
-    return offset[layer] + ie * n_phi[layer] + ip
-
-
-@numba.njit(cache=True, inline="always")
-def _layer_of(c, offset):
-    l = 0
-    while c >= offset[l + 1]:
-        l += 1
-    return l
+    return offset + ie * n_phi + ip
 
 
 @per_card
@@ -57,42 +55,42 @@ def _overlap_map(card: DetectorCard) -> np.ndarray:
     return overlap
 
 
+@per_card
+def max_neighbours(card: DetectorCard) -> int:
+    """The most neighbours a cell can have: 8 in its layer and the overlapping cells of the layers beside it."""
+    overlap = _overlap_map(card)
+    span = overlap[:, :, :, 1] - overlap[:, :, :, 0] + 1  # per layer, side and bin; 1 where there is no layer
+    return int(8 + (span.max(axis=2) ** 2).sum(axis=1).max())
+
+
 _WORKSPACE = threading.local()
 
 
-def _workspace(size: int) -> tuple[np.ndarray, ...]:
+def _workspace(size: int, neighbours: int) -> tuple[np.ndarray, ...]:
     """Per-thread cell arrays the kernel reuses from call to call (it resets what it touched).
 
-    signal, noise (GeV), drawn, candidate (bool), label (cluster, -1 none), queue, kept,
-    visited (cell lists) and member (position in the kept list, -1 none), one entry per
-    window cell; the growing cells' neighbour lists for the splitter (adj, two entries
-    per window cell to start with, and adj_lo, adj_hi per kept cell).
+    One entry per window cell (``size`` bounds their number): signal, noise (GeV),
+    drawn, candidate (bool), label (cluster, -1 none), queue, kept, visited (cell
+    lists), member (position in the kept list, -1 none), adj_lo, adj_hi (per kept
+    cell, where its neighbours are in adj), cand_list, cand_layer (the cells deposits
+    and noise seeds touched, and their layers; one more entry for a branch-free
+    append); and adj, every growing cell's neighbours for the splitter (at most
+    ``neighbours`` per cell). All are sized for the worst case so that no list grows
+    inside a kernel: an array that may be replaced inside a loop is reference-counted
+    on every pass. Pages never written take no memory.
     """
     arrays = getattr(_WORKSPACE, "arrays", None)
-    if arrays is None or arrays[0].shape[0] < size:
+    if arrays is None or arrays[0].shape[0] < size or arrays[9].shape[0] < size * neighbours:
         size = max(size, 1024)
         arrays = (
             np.zeros(size), np.zeros(size), np.zeros(size, dtype=np.bool_), np.zeros(size, dtype=np.bool_),
             np.full(size, -1, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
             np.empty(size, dtype=np.int64), np.full(size, -1, dtype=np.int32),
-            np.empty(2 * size, dtype=np.int32), np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32),
+            np.empty(size * max(neighbours, 8), dtype=np.int32), np.empty(size, dtype=np.int32),
+            np.empty(size, dtype=np.int32), np.empty(size + 1, dtype=np.int64), np.empty(size + 1, dtype=np.int64),
         )
         _WORKSPACE.arrays = arrays
     return arrays
-
-
-@numba.njit(cache=True, inline="always")
-def _add_candidate(c, l, candidate, cand_list, cand_layer, n_cand):
-    """Append cell c of layer l to the candidate list once (the list grows by doubling)."""
-    if not candidate[c]:
-        candidate[c] = True
-        if n_cand == cand_list.shape[0]:
-            cand_list = np.concatenate((cand_list, np.empty(cand_list.shape[0], dtype=np.int64)))
-            cand_layer = np.concatenate((cand_layer, np.empty(cand_layer.shape[0], dtype=np.int64)))
-        cand_list[n_cand] = c
-        cand_layer[n_cand] = l
-        n_cand += 1
-    return cand_list, cand_layer, n_cand
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -72,13 +72,13 @@ def split_kinds(primary_layers, secondary_layers, n_layers: int) -> np.ndarray:
 
 
 @numba.njit(cache=True, inline="always")
-def _cell_at(l, eta, phi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
-    """Window index of the layer-l cell holding (eta, phi), or -1 outside the window (or NaN)."""
+def _cell_at(eta, phi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset):
+    """Window index of the cell holding (eta, phi), or -1 outside the window (or NaN); the layer's numbers as in ``_local``."""
     if not (np.isfinite(eta) and np.isfinite(phi)):
         return -1
-    geta = int(math.floor((eta + 0.5 * ETA_SPAN) / (ETA_SPAN / n_cells[l])))
-    gphi = int(math.floor((phi + np.pi) / (2.0 * np.pi / n_cells[l]))) % n_cells[l]
-    return _local(l, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+    geta = int(math.floor((eta + 0.5 * ETA_SPAN) / (ETA_SPAN / n_cells)))
+    gphi = int(math.floor((phi + np.pi) / (2.0 * np.pi / n_cells))) % n_cells
+    return _local(geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -306,7 +306,7 @@ def _track_subclusters(track_cluster, trk_eta, trk_phi, member, energy, sub1, su
         score[: hi - lo] = 0.0
         first = -1
         for l in range(n_layers):
-            c = _cell_at(l, trk_eta[t, l], trk_phi[t, l], n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+            c = _cell_at(trk_eta[t, l], trk_phi[t, l], n_cells[l], lo_eta[l], n_eta[l], lo_phi[l], n_phi[l], offset[l])
             j = member[c] if c >= 0 else -1
             if j < 0 or not lo <= sub1[j] < hi:
                 continue

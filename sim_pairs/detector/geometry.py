@@ -40,12 +40,20 @@ def _wrap(phi):
 
     Numba's float modulo is a full divmod (~10 ns); phi + pi is nearly always in
     [0, 2 pi) already, where the modulo returns it unchanged (also for -0.0 and the
-    ends), so the modulo is kept only for the rest and for NaN.
+    ends). A difference of two azimuths lands in [-2 pi, 0) or [2 pi, 4 pi) next
+    (cells across the phi = pi line from the jet axis): there the modulo is one
+    addition or subtraction of 2 pi, exact in the second range (Sterbenz) and rounded
+    once in the first, as the modulo does. The modulo is kept for the rest and NaN.
     """
+    two_pi = 2.0 * math.pi
     shifted = phi + math.pi
-    if 0.0 <= shifted < 2.0 * math.pi:
+    if 0.0 <= shifted < two_pi:
         return shifted - math.pi
-    return shifted % (2.0 * math.pi) - math.pi
+    if -two_pi <= shifted < 0.0:
+        return (shifted + two_pi) - math.pi
+    if two_pi <= shifted < 2.0 * two_pi:
+        return (shifted - two_pi) - math.pi
+    return shifted % two_pi - math.pi
 
 
 def cell_size(n_cells: int) -> tuple[float, float]:

@@ -21,7 +21,7 @@ import math
 import numba
 import numpy as np
 
-from .cell_window import _add_candidate, _local
+from .cell_window import _local
 from .geometry import ETA_SPAN
 
 _MAX_HALF = 6  # cells on each side of a deposit's centre cell that its profile may reach
@@ -33,14 +33,13 @@ _POINT_NOISE_FRACTION = 1.0  # deposits below this many noise sigmas go into one
 
 @numba.njit(cache=True, error_model="numpy")
 def _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_cells, sigma,
-                     lo_eta, n_eta, lo_phi, n_phi, offset, signal, candidate):
+                     lo_eta, n_eta, lo_phi, n_phi, offset, signal, candidate, cand_list, cand_layer):
     """Add every deposit's energy to ``signal`` (window-indexed) and list the cells it touched.
 
-    Returns (cand_list, cand_layer, n_cand): the touched cells in first-touch order and
-    their layers; ``candidate`` marks them.
+    Fills cand_list, cand_layer (at least one entry more than the window has cells)
+    with the touched cells in first-touch order and their layers, marks them in
+    ``candidate``, and returns their number.
     """
-    cand_list = np.empty(4 * dep_e.shape[0] + 64, dtype=np.int64)
-    cand_layer = np.empty(4 * dep_e.shape[0] + 64, dtype=np.int64)
     n_cand = 0
     frac_eta = np.empty(2 * _MAX_HALF + 1)
     frac_phi = np.empty(2 * _MAX_HALF + 1)
@@ -54,10 +53,13 @@ def _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_c
         if dep_e[d] < _POINT_NOISE_FRACTION * sigma[l]:
             geta = int(math.floor((dep_eta[d] + 0.5 * ETA_SPAN) / deta))
             gphi = int(math.floor((dep_phi[d] + np.pi) / dphi)) % n_cells[l]
-            c = _local(l, geta, gphi, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+            c = _local(geta, gphi, n_cells[l], lo_eta[l], n_eta[l], lo_phi[l], n_phi[l], offset[l])
             if c >= 0:
                 signal[c] += dep_e[d]
-                cand_list, cand_layer, n_cand = _add_candidate(c, l, candidate, cand_list, cand_layer, n_cand)
+                cand_list[n_cand] = c  # a branch-free append of a newly touched cell, as below
+                cand_layer[n_cand] = l
+                n_cand += 1 - candidate[c]
+                candidate[c] = True
             continue
         jitter = width / math.sqrt(n_spots)
         eta0 = dep_eta[d] + jitter * np.random.standard_normal()
@@ -111,11 +113,6 @@ def _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_c
         e_dep = dep_e[d] / kept_frac
         base = offset[l]
         stride = n_phi[l]
-        need = n_cand + (2 * half + 1) ** 2
-        if need > cand_list.shape[0]:
-            grow = max(need, 2 * cand_list.shape[0])
-            cand_list = np.concatenate((cand_list, np.empty(grow - cand_list.shape[0], dtype=np.int64)))
-            cand_layer = np.concatenate((cand_layer, np.empty(grow - cand_layer.shape[0], dtype=np.int64)))
         for ke in range(2 * half + 1):
             if row[ke] < 0:
                 continue
@@ -131,4 +128,4 @@ def _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_c
                 cand_layer[n_cand] = l
                 n_cand += 1 - candidate[c]
                 candidate[c] = True
-    return cand_list, cand_layer, n_cand
+    return n_cand

@@ -17,7 +17,7 @@ from .calorimeter import _deposit_args, _deposit_kernel
 from .card import DetectorCard
 from .card_cache import per_card
 from .cell_index import POSITION_COLUMNS
-from .cell_window import _window_bins, _workspace, window_capacity
+from .cell_window import _window_bins, _workspace, max_neighbours, window_capacity
 from .geometry import _wrap
 from .pflow import PFLOW_COLUMNS, _flow_args, _flow_kernel
 from .topo_cluster import _cluster_kernel, _topo_args
@@ -85,7 +85,8 @@ def simulate_jet(
     seed = int(rng.integers(0, 2**31 - 1))
     columns = _simulate_kernel(
         idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, track_normal, calo_normal, depth_int, seed,
-        float(jet_eta), float(jet_phi), float(radius), float(half_width), _workspace(_capacity(card, half_width)),
+        float(jet_eta), float(jet_phi), float(radius), float(half_width),
+        _workspace(_capacity(card, half_width), max_neighbours(card)),
         # the card's numbers, grouped and named per stage
         _track_args(card), _deposit_args(card), _topo_args(card), _flow_args(card),
     )

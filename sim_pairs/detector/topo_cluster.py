@@ -48,8 +48,8 @@ import numpy as np
 from .calorimeter import Deposits
 from .card import DetectorCard
 from .card_cache import per_card
-from .cell_noise import _add_noise_seeds, _find_seeds, _noise_at, _significance, seed_probability
-from .cell_window import _layer_of, _local, _overlap_map, _window_bins, _workspace, window_capacity
+from .cell_noise import _add_noise_seeds, _find_seeds, _normal_below, _significance, seed_probability
+from .cell_window import _local, _overlap_map, _window_bins, _workspace, max_neighbours, window_capacity
 from .cluster_split import _cell_at, _split_clusters, _track_subclusters, split_kinds
 from .geometry import CellCentres, _cell_xyz, centre_tables
 from .lateral_spread import _spread_deposits
@@ -94,14 +94,14 @@ class Cells:
 
 @numba.njit(cache=True, error_model="numpy")
 def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, seed_thr, s_cut, nbr_thr, bnd_thr,
-          signal, noise, drawn, candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi):
-    """Topo-clusters from the seeds; returns (n_kept, n_clusters, n_visited, adj).
+          max_nb, signal, noise, drawn, candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi):
+    """Topo-clusters from the seeds; returns (n_kept, n_clusters, n_visited).
 
     Fills label, kept, visited and member (a cell's position in ``kept``); the
     neighbours of the i-th kept cell, if it grew the cluster, are the window cells
     ``adj[adj_lo[i]:adj_hi[i]]`` (empty for boundary cells): the splitter walks the
-    cluster again through them instead of listing them a second time (``adj`` grows
-    when full and is returned).
+    cluster again through them instead of listing them a second time. ``adj`` holds
+    ``max_nb`` (a cell's most neighbours) per window cell.
 
     Neighbours are looked at in a fixed order (8 in the layer, then the overlapping
     cells of the layer before and after), so the lazily drawn noise is reproducible.
@@ -115,8 +115,8 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
     n_kept = 0
     n_clusters = 0
     n_adj = 0
-    nb = np.empty(64, dtype=np.int64)
-    nb_layer = np.empty(64, dtype=np.int64)
+    nb = np.empty(max_nb, dtype=np.int64)
+    nb_layer = np.empty(max_nb, dtype=np.int64)
     for k in range(seeds.shape[0]):
         c0 = seeds[k]
         if label[c0] >= 0:
@@ -137,11 +137,11 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
             c = queue[head]
             head += 1
             # every neighbour goes into adj (the splitter walks them again), the unlabelled ones into nb
-            if n_adj + 8 > adj.shape[0]:
-                adj = np.concatenate((adj, np.empty(adj.shape[0], dtype=adj.dtype)))
             pos = member[c]
             adj_lo[pos] = n_adj
-            l = _layer_of(c, offset)
+            l = 0
+            while c >= offset[l + 1]:
+                l += 1
             rel = c - offset[l]
             ie = rel // n_phi[l]
             ip = rel - ie * n_phi[l]
@@ -178,15 +178,11 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
                 e_hi = overlap[l, side, geta, 1]
                 p_lo = overlap[l, side, gphi, 0]
                 p_hi = overlap[l, side, gphi, 1]
+                n2, lo_e2, n_e2, lo_p2, n_p2, off2 = n_cells[l2], lo_eta[l2], n_eta[l2], lo_phi[l2], n_phi[l2], offset[l2]
                 for e2 in range(e_lo, e_hi + 1):
                     for p2 in range(p_lo, p_hi + 1):
-                        if n_nb == nb.shape[0]:
-                            nb = np.concatenate((nb, np.empty(nb.shape[0], dtype=np.int64)))
-                            nb_layer = np.concatenate((nb_layer, np.empty(nb_layer.shape[0], dtype=np.int64)))
-                        c2 = _local(l2, e2, p2, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+                        c2 = _local(e2, p2, n2, lo_e2, n_e2, lo_p2, n_p2, off2)
                         if c2 >= 0:
-                            if n_adj == adj.shape[0]:
-                                adj = np.concatenate((adj, np.empty(adj.shape[0], dtype=adj.dtype)))
                             adj[n_adj] = c2
                             n_adj += 1
                             if label[c2] < 0:
@@ -198,14 +194,17 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
                 c2 = nb[i]
                 if label[c2] >= 0:  # taken in by an earlier neighbour (a cell can be listed twice on a ring)
                     continue
-                if not drawn[c2] and not candidate[c2]:
-                    visited[n_visited] = c2
-                    n_visited += 1
                 sigma_c = sigma[nb_layer[i]]
-                bound = seed_thr
-                if sigma_c > 0.0 and signal[c2] < s_cut * sigma_c:
-                    bound = seed_thr - signal[c2] / sigma_c
-                s = _significance(signal[c2] + _noise_at(c2, sigma_c, noise, drawn, bound), sigma_c)
+                if not drawn[c2]:
+                    if not candidate[c2]:
+                        visited[n_visited] = c2
+                        n_visited += 1
+                    bound = seed_thr
+                    if sigma_c > 0.0 and signal[c2] < s_cut * sigma_c:
+                        bound = seed_thr - signal[c2] / sigma_c
+                    noise[c2] = sigma_c * _normal_below(bound)
+                    drawn[c2] = True
+                s = _significance(signal[c2] + noise[c2], sigma_c)
                 if abs(s) >= bnd_thr:
                     label[c2] = cluster
                     kept[n_kept] = c2
@@ -216,7 +215,7 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
                     if abs(s) > nbr_thr:
                         queue[tail] = c2
                         tail += 1
-    return n_kept, n_clusters, n_visited, adj
+    return n_kept, n_clusters, n_visited
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -234,7 +233,8 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
     seed_thr, nbr_thr, bnd_thr, q_seed = topo.seed_thr, topo.nbr_thr, topo.bnd_thr, topo.q_seed
     split_kinds, split_min_energy, split_min_neighbours = topo.split_kinds, topo.split_min_energy, topo.split_min_neighbours
     split_margin, share_scale = topo.split_margin, topo.share_scale
-    signal, noise, drawn, candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi = workspace
+    (signal, noise, drawn, candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi,
+     cand_list, cand_layer) = workspace
     np.random.seed(seed)
     n_layers = n_cells.shape[0]
     n_window = n_eta * n_phi
@@ -242,15 +242,15 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
     for l in range(n_layers):
         offset[l + 1] = offset[l] + n_window[l]
 
-    cand_list, cand_layer, n_cand = _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_cells,
-                                                     sigma, lo_eta, n_eta, lo_phi, n_phi, offset, signal, candidate)
-    cand_list, cand_layer, n_cand = _add_noise_seeds(n_window, offset, sigma, seed_thr, q_seed, noise, drawn, candidate,
-                                                     cand_list, cand_layer, n_cand)
+    n_cand = _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_cells, sigma,
+                              lo_eta, n_eta, lo_phi, n_phi, offset, signal, candidate, cand_list, cand_layer)
+    n_cand = _add_noise_seeds(n_window, offset, sigma, seed_thr, q_seed, noise, drawn, candidate,
+                              cand_list, cand_layer, n_cand)
     s_cut = min(_THINNING_SIGNIFICANCE, seed_thr)
     seeds = _find_seeds(cand_list, cand_layer, n_cand, sigma, seed_thr, s_cut, signal, noise, drawn)
-    n_kept, n_clusters, n_visited, adj = _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap,
-                                               seed_thr, s_cut, nbr_thr, bnd_thr, signal, noise, drawn, candidate,
-                                               label, queue, kept, visited, member, adj, adj_lo, adj_hi)
+    n_kept, n_clusters, n_visited = _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap,
+                                          seed_thr, s_cut, nbr_thr, bnd_thr, topo.max_neighbours, signal, noise, drawn,
+                                          candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi)
 
     out_layer = np.empty(n_kept, dtype=np.int64)
     out_ieta = np.empty(n_kept, dtype=np.int64)
@@ -261,7 +261,9 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
     out_phi = np.empty(n_kept)
     for i in range(n_kept):
         c = kept[i]
-        l = _layer_of(c, offset)
+        l = 0
+        while c >= offset[l + 1]:
+            l += 1
         rel = c - offset[l]
         ie = rel // n_phi[l]
         gphi = lo_phi[l] + rel - ie * n_phi[l]
@@ -282,7 +284,7 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
     track_cluster = np.full(trk_eta.shape[0], -1, dtype=np.int64)
     for t in range(trk_eta.shape[0]):
         for l in match_order:
-            c = _cell_at(l, trk_eta[t, l], trk_phi[t, l], n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+            c = _cell_at(trk_eta[t, l], trk_phi[t, l], n_cells[l], lo_eta[l], n_eta[l], lo_phi[l], n_phi[l], offset[l])
             if c >= 0 and label[c] >= 0:
                 track_cluster[t] = label[c]
                 break
@@ -318,6 +320,7 @@ class _TopoArgs(NamedTuple):
     q_seed: float
     match_order: np.ndarray
     overlap: np.ndarray
+    max_neighbours: int
     split_kinds: np.ndarray
     split_min_energy: float
     split_min_neighbours: int
@@ -334,7 +337,7 @@ def _topo_args(card: DetectorCard) -> _TopoArgs:
         np.array([layer.n_cells for layer in card.layers], dtype=np.int64),
         np.array(card.noise_sigmas(), dtype=np.float64), int(card.spots_per_deposit),
         float(topo.seed), float(topo.neighbour), float(topo.boundary), seed_probability(topo.seed),
-        _MATCH_ORDER, _overlap_map(card),
+        _MATCH_ORDER, _overlap_map(card), max_neighbours(card),
         split_kinds(card.split.primary_layers, card.split.secondary_layers, len(card.layers)),
         float(card.split.min_energy), int(card.split.min_neighbours), float(card.split.merge_margin),
         float(card.split.share_scale),
@@ -374,7 +377,7 @@ def simulate_cells(
         np.asarray(deposits.energy, f64), np.asarray(deposits.width, f64),
         np.ascontiguousarray(track_eta_layer, dtype=f64).reshape(-1, 6),
         np.ascontiguousarray(track_phi_layer, dtype=f64).reshape(-1, 6),
-        _workspace(window_capacity(card, half_width)), args,
+        _workspace(window_capacity(card, half_width), args.max_neighbours), args,
     )
     layer, ieta, iphi, energy, cluster, n_clusters, track_cluster, eta, phi, sub1, sub2, share, offsets, track_sub = out
     return Cells(layer, ieta, iphi, energy, cluster, int(n_clusters), track_cluster, eta, phi,

@@ -17,11 +17,11 @@ def test_window_holds_every_cell_near_the_axis(jet_eta, jet_phi):
         ieta, iphi = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
         eta, phi = cell_centre(n, ieta, iphi)
         near = (np.abs(eta - jet_eta) < half) & (np.abs(wrap_phi(phi - jet_phi)) < half)
-        local = np.array([_local(l, e, p, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset)
+        local = np.array([_local(e, p, n_cells[l], lo_eta[l], n_eta[l], lo_phi[l], n_phi[l], offset[l])
                           for e, p in zip(ieta[near], iphi[near])])
         assert np.all(local >= offset[l]) and np.all(local < offset[l + 1])
         assert len(np.unique(local)) == len(local)
-    assert _local(0, -1, 0, n_cells, lo_eta, n_eta, lo_phi, n_phi, offset) == -1
+    assert _local(-1, 0, n_cells[0], lo_eta[0], n_eta[0], lo_phi[0], n_phi[0], offset[0]) == -1
 
 
 def test_overlap_map_matches_interval_intersection():

@@ -75,7 +75,9 @@ def test_fast_wrap_is_the_modulo_bit_for_bit():
     rng = np.random.default_rng(4)
     values = np.concatenate([rng.uniform(-20, 20, 2000), rng.uniform(-2 * np.pi, 2 * np.pi, 2000),
                              [0.0, -0.0, np.pi, -np.pi, 2 * np.pi, -2 * np.pi, np.nextafter(np.pi, 0),
-                              np.nextafter(-np.pi, -4), 1e-300, -1e-300]])
+                              np.nextafter(-np.pi, -4), 1e-300, -1e-300, 3 * np.pi, -3 * np.pi,
+                              np.nextafter(3 * np.pi, 0), np.nextafter(3 * np.pi, 10), np.nextafter(-3 * np.pi, 0),
+                              np.nextafter(-3 * np.pi, -10), -np.pi - 1e-17, np.pi - 1e-17]])
     for v in values:
         expected = (v + np.pi) % (2.0 * np.pi) - np.pi
         got = _wrap(v)
