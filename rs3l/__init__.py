@@ -6,4 +6,4 @@ simulation and writes Parquet shards; ``graphs`` turns them into PyG graphs;
 imported by the submodules that need it.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"

@@ -11,7 +11,7 @@ through the profile's centre, which is displaced by a Gaussian of sigma
 width / sqrt(spots_per_deposit): the centroid fluctuation of a shower made of that
 many independent energy spots.
 
-The functions draw from numba's generator, which the clustering kernel seeds.
+The functions draw from the numpy Generator ``rng`` they are given.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _POINT_NOISE_FRACTION = 1.0  # deposits below this many noise sigmas go into one
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_cells, sigma,
+def _spread_deposits(rng, dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_cells, sigma,
                      lo_eta, n_eta, lo_phi, n_phi, offset, signal, candidate, cand_list, cand_layer):
     """Add every deposit's energy to ``signal`` (window-indexed) and list the cells it touched.
 
@@ -62,8 +62,8 @@ def _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_c
                 candidate[c] = True
             continue
         jitter = width / math.sqrt(n_spots)
-        eta0 = dep_eta[d] + jitter * np.random.standard_normal()
-        phi0 = dep_phi[d] + jitter * np.random.standard_normal()
+        eta0 = dep_eta[d] + jitter * rng.standard_normal()
+        phi0 = dep_phi[d] + jitter * rng.standard_normal()
         ce = int(math.floor((eta0 + 0.5 * ETA_SPAN) / deta))
         cp = int(math.floor((phi0 + np.pi) / dphi))
         half = min(_MAX_HALF, int(math.ceil(_CUT_SIGMAS * width / min(deta, dphi))))

@@ -82,9 +82,8 @@ def simulate_jet(
     normal = rng.standard_normal((7, n))  # the same stream as (5, n) then (2, n), in one call
     track_normal, calo_normal = normal[:5], normal[5:]
     depth_int = rng.exponential(1.0, n)
-    seed = int(rng.integers(0, 2**31 - 1))
     columns = _simulate_kernel(
-        idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, track_normal, calo_normal, depth_int, seed,
+        idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, track_normal, calo_normal, depth_int, rng,
         float(jet_eta), float(jet_phi), float(radius), float(half_width),
         _workspace(_capacity(card, half_width), max_neighbours(card)),
         # the card's numbers, grouped and named per stage
@@ -99,7 +98,7 @@ def simulate_jet(
 
 @numba.njit(cache=True, error_model="numpy")
 def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, track_normal, calo_normal, depth_int,
-                     seed, jet_eta, jet_phi, radius, half_width, workspace, track_args, deposit_args, topo_args,
+                     rng, jet_eta, jet_phi, radius, half_width, workspace, track_args, deposit_args, topo_args,
                      flow_args):
     """Tracks, deposits, cells and particle flow of one jet in one compiled call (no Python between the stages).
 
@@ -117,7 +116,7 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
     lo_eta, n_eta, lo_phi, n_phi = _window_bins(topo_args.n_cells, jet_eta, jet_phi, half_width)
     (c_layer, c_ieta, c_iphi, c_e, c_cluster, n_clusters, t_cluster, c_eta, c_phi,
      c_sub1, c_sub2, c_share, sub_offsets, t_sub) = _cluster_kernel(
-        seed, lo_eta, n_eta, lo_phi, n_phi, d_layer, d_eta, d_phi, d_e, d_width, t_eta_layer, t_phi_layer, workspace,
+        rng, lo_eta, n_eta, lo_phi, n_phi, d_layer, d_eta, d_phi, d_e, d_width, t_eta_layer, t_phi_layer, workspace,
         topo_args)
 
     n_t = t_pt.shape[0]

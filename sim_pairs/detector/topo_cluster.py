@@ -33,8 +33,11 @@ half-width ``radius + window_margin``; a cluster cannot grow past the window edg
    first layer where there is one (order ECAL2, ECAL1, ECAL3, HCAL1-3), and within it
    the sub-cluster with the most energy along the track.
 
-Randomness comes from numba's own generator seeded per call by the caller's numpy
-Generator, so a call is deterministic given that Generator.
+Randomness comes from the caller's numpy Generator itself, passed into the kernel
+(numba implements its methods with numpy's algorithms, so a draw there is the draw
+numpy would make), so a call is deterministic given that Generator's state. Numba's
+own legacy generator (``np.random.*``) was 10% slower for the detector (its Gaussian
+is a polar method, numpy's Generator a ziggurat) and is global to the thread.
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ class Cells:
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, seed_thr, s_cut, nbr_thr, bnd_thr,
+def _grow(rng, seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, seed_thr, s_cut, nbr_thr, bnd_thr,
           max_nb, signal, noise, drawn, candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi):
     """Topo-clusters from the seeds; returns (n_kept, n_clusters, n_visited).
 
@@ -202,7 +205,7 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
                     bound = seed_thr
                     if sigma_c > 0.0 and signal[c2] < s_cut * sigma_c:
                         bound = seed_thr - signal[c2] / sigma_c
-                    noise[c2] = sigma_c * _normal_below(bound)
+                    noise[c2] = sigma_c * _normal_below(rng, bound)
                     drawn[c2] = True
                 s = _significance(signal[c2] + noise[c2], sigma_c)
                 if abs(s) >= bnd_thr:
@@ -219,7 +222,7 @@ def _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap, 
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_phi, dep_e, dep_width,
+def _cluster_kernel(rng, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_phi, dep_e, dep_width,
                     trk_eta, trk_phi, workspace, topo):
     """Spread, noise, clustering, splitting and track matching in one window; returns the kept cells.
 
@@ -235,20 +238,19 @@ def _cluster_kernel(seed, lo_eta, n_eta, lo_phi, n_phi, dep_layer, dep_eta, dep_
     split_margin, share_scale = topo.split_margin, topo.share_scale
     (signal, noise, drawn, candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi,
      cand_list, cand_layer) = workspace
-    np.random.seed(seed)
     n_layers = n_cells.shape[0]
     n_window = n_eta * n_phi
     offset = np.zeros(n_layers + 1, dtype=np.int64)
     for l in range(n_layers):
         offset[l + 1] = offset[l] + n_window[l]
 
-    n_cand = _spread_deposits(dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_cells, sigma,
+    n_cand = _spread_deposits(rng, dep_layer, dep_eta, dep_phi, dep_e, dep_width, n_spots, n_cells, sigma,
                               lo_eta, n_eta, lo_phi, n_phi, offset, signal, candidate, cand_list, cand_layer)
-    n_cand = _add_noise_seeds(n_window, offset, sigma, seed_thr, q_seed, noise, drawn, candidate,
+    n_cand = _add_noise_seeds(rng, n_window, offset, sigma, seed_thr, q_seed, noise, drawn, candidate,
                               cand_list, cand_layer, n_cand)
     s_cut = min(_THINNING_SIGNIFICANCE, seed_thr)
-    seeds = _find_seeds(cand_list, cand_layer, n_cand, sigma, seed_thr, s_cut, signal, noise, drawn)
-    n_kept, n_clusters, n_visited = _grow(seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap,
+    seeds = _find_seeds(rng, cand_list, cand_layer, n_cand, sigma, seed_thr, s_cut, signal, noise, drawn)
+    n_kept, n_clusters, n_visited = _grow(rng, seeds, n_cells, sigma, lo_eta, n_eta, lo_phi, n_phi, offset, overlap,
                                           seed_thr, s_cut, nbr_thr, bnd_thr, topo.max_neighbours, signal, noise, drawn,
                                           candidate, label, queue, kept, visited, member, adj, adj_lo, adj_hi)
 
@@ -364,7 +366,7 @@ def simulate_cells(
         half_width: window half-width in eta and in phi.
         track_eta_layer, track_phi_layer: track positions per layer, (n_tracks, 6),
             matched to clusters.
-        rng: source of randomness (one integer is drawn to seed the kernel).
+        rng: source of randomness (drawn from inside the kernel).
 
     Returns:
         The kept cells with their cluster and sub-cluster, and each track's cluster and sub-cluster.
@@ -372,7 +374,7 @@ def simulate_cells(
     args = _topo_args(card)
     f64 = np.float64
     out = _cluster_kernel(
-        int(rng.integers(0, 2**31 - 1)), *_window_bins(args.n_cells, float(jet_eta), float(jet_phi), float(half_width)),
+        rng, *_window_bins(args.n_cells, float(jet_eta), float(jet_phi), float(half_width)),
         np.asarray(deposits.layer, np.int64), np.asarray(deposits.eta, f64), np.asarray(deposits.phi, f64),
         np.asarray(deposits.energy, f64), np.asarray(deposits.width, f64),
         np.ascontiguousarray(track_eta_layer, dtype=f64).reshape(-1, 6),

@@ -7,26 +7,32 @@ from sim_pairs.detector.cell_noise import _gauss_between, _gauss_tail, _geometri
 
 
 @numba.njit
-def _draw(kind, a, b, n, seed):
-    np.random.seed(seed)
+def _draw_with(rng, kind, a, b, n):
     out = np.empty(n)
     for i in range(n):
         if kind == 0:
-            out[i] = _gauss_tail(a)
+            out[i] = _gauss_tail(rng, a)
         elif kind == 1:
-            out[i] = _gauss_between(a, b)
+            out[i] = _gauss_between(rng, a, b)
         else:
-            out[i] = _geometric(a)
+            out[i] = _geometric(rng, a)
     return out
+
+
+def _draw(kind, a, b, n, seed):
+    return _draw_with(np.random.default_rng(seed), kind, a, b, n)
 
 
 @numba.njit
-def _below(bound, n, seed):
-    np.random.seed(seed)
+def _below_with(rng, bound, n):
     out = np.empty(n)
     for i in range(n):
-        out[i] = _normal_below(bound)
+        out[i] = _normal_below(rng, bound)
     return out
+
+
+def _below(bound, n, seed):
+    return _below_with(np.random.default_rng(seed), bound, n)
 
 
 @pytest.mark.parametrize("a", [0.0, 2.0, 4.6])
