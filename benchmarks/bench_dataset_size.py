@@ -3,8 +3,9 @@
 Generates the quickstart config's ``generation`` section (QCD, H->bb, W->qq; five
 views, two detector replicas) with ``--events`` hard events per process, then
 rewrites the very same rows as schema version 1 stored them (cell layer, eta, phi,
-x, y, z per cell, rebuilt from ``cell_index`` with the card, and pyarrow's default
-zstd without byte-stream split or dictionaries): the reference. Prints the bytes per
+x, y, z per cell, rebuilt from ``cell_index`` with the card, the tracks' layer
+crossings, and pyarrow's default zstd without byte-stream split or dictionaries):
+the reference. (The cell energies are the card's digitised ones in both.) Prints the bytes per
 row (one jet seen in one view) of each, the columns that take the most room, and the
 quickstart dataset's size extrapolated from bytes per hard event of each process.
 
@@ -56,6 +57,13 @@ def _as_version_1(path: Path, cards: dict, out: Path) -> Path:
             positions.setdefault(key, np.empty(len(index), values.dtype))[mine] = values
     for key, values in positions.items():
         columns[key] = ak.unflatten(values, counts)
+    # version 1 stored the tracks' layer crossings too; now readers compute them from the track and the card
+    from graphs.shard_reader import ShardArrays
+
+    tracks = ShardArrays(path, "detector")
+    for name in ("track_eta_layer", "track_phi_layer"):
+        flat, offsets = tracks.flat(name)
+        columns[name] = ak.unflatten(ak.from_numpy(flat, regulararray=True), np.diff(offsets))
     ak.to_parquet(ak.zip(columns, depth_limit=1), out, compression="zstd")
     return out
 

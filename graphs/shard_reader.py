@@ -8,7 +8,9 @@ shard missing a column the graph needs fails with the file and column named.
 Cells are stored as an index into the detector card of their replica (schema version
 2); ``cell_layer``, ``cell_eta`` and ``cell_phi`` are rebuilt here from ``cell_index``
 and the cards recorded in the dataset's ``metadata.json``, the same values the
-detector simulation computed (``sim_pairs.detector.cell_index.decode_cells``).
+detector simulation computed (``sim_pairs.detector.cell_index.decode_cells``). So are
+the tracks' crossings of the calorimeter layers (``track_eta_layer``, ``track_phi_layer``)
+where a shard does not store them, from the track and the card.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ INPUT_COLUMNS = {
 
 _OPTIONAL = {c.name for c in COLUMNS if c.optional}
 _DERIVED = {c.name for c in DERIVED_COLUMNS}
+#: Stored by importers, computed here from the tracks and the card when a shard lacks them (rs3l generate).
+_CROSSINGS = ("track_eta_layer", "track_phi_layer")
 
 
 class DetectorInputs:
@@ -65,11 +69,12 @@ class ShardArrays:
         # Optional columns (charge, impact parameters, type) that an imported dataset lacks
         # are left out here; GraphBuilder refuses feature sets that need them.
         have = shard_columns(self.path)
-        self.absent = tuple(n for n in INPUT_COLUMNS[graph] if n in _OPTIONAL and n not in have)
+        crossings = tuple(n for n in INPUT_COLUMNS[graph] if n in _CROSSINGS and n not in have)
+        self.absent = tuple(n for n in INPUT_COLUMNS[graph] if n in _OPTIONAL and n not in have and n not in crossings)
         wanted = tuple(n for n in INPUT_COLUMNS[graph] if n not in self.absent)
         derived = tuple(n for n in wanted if n in _DERIVED)
-        stored = tuple(n for n in wanted if n not in _DERIVED)
-        cells = ("cell_index", "detector_view") if derived else ()
+        stored = tuple(n for n in wanted if n not in _DERIVED and n not in crossings)
+        cells = ("cell_index", "detector_view") if derived or crossings else ()
         array = read_shard(self.path, JET_COLUMNS + stored + cells)
         self.n_rows = len(array)
         self.jet = {name: ak.to_numpy(array[name]) if name not in ("view", "label") else ak.to_list(array[name]) for name in JET_COLUMNS}
@@ -90,6 +95,33 @@ class ShardArrays:
             self._offsets[name] = np.concatenate([[0], np.cumsum(counts)])
         if derived:
             self._derive_cells(array, derived)
+        if crossings:
+            self._derive_crossings(array)
+
+    def _derive_crossings(self, array: ak.Array) -> None:
+        """The tracks' crossings of the layers from the stored track and each row's detector card.
+
+        The detector computed them from the track parameters as stored (float32), so these
+        are the values it used, bit for bit (``sim_pairs.detector.tracker``).
+        """
+        from sim_pairs.detector.geometry import layer_crossing
+
+        offsets = self._offsets["track_pt"]
+        n = int(offsets[-1])
+        per_track = np.repeat(np.asarray(ak.to_list(array["detector_view"]), dtype=str), np.diff(offsets))
+        values = {name: np.empty((n, N_CALO_LAYERS), dtype=np.float32) for name in _CROSSINGS}
+        cards = _cards(self.path.parent) if n else {}
+        for replica in np.unique(per_track).tolist():
+            if replica not in cards:
+                raise DatasetError(f"{self.path}: rows of detector_view {replica!r} have tracks but no "
+                                   f"'track_eta_layer', and {self.path.parent / 'metadata.json'} field "
+                                   f"'detector_cards' has no such replica to compute it from")
+            mine = per_track == replica
+            eta, phi = layer_crossing(cards[replica], *(self._flat[f"track_{k}"][mine]
+                                                        for k in ("pt", "eta", "phi", "charge", "z0")))
+            values["track_eta_layer"][mine], values["track_phi_layer"][mine] = eta, phi
+        for name in _CROSSINGS:
+            self._flat[name], self._offsets[name] = values[name], offsets
 
     def _derive_cells(self, array: ak.Array, names: tuple[str, ...]) -> None:
         """Cell positions from ``cell_index`` and each row's detector card."""

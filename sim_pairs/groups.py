@@ -34,7 +34,7 @@ from .config import JetConfig
 from .event import ShoweredEvent
 from .jets import ClusteredJets, cluster_events, softdrop_mass
 from .matching import match_objects, truth_objects
-from .schema import N_CALO_LAYERS, columns_of
+from .schema import columns_of
 
 __all__ = ["GroupStats", "assemble_groups", "group_id", "impact_parameters"]
 
@@ -138,7 +138,8 @@ def _check_hard(event_number: int, showered: Mapping[str, ShoweredEvent]) -> Non
 def _detector_rows(groups: list[_Group], clustered: ClusteredJets, jets: np.ndarray, card, rng,
                    radius: float, simulate_jet: Callable) -> dict[str, ak.Array]:
     """Detector and particle-flow columns of the selected jets of one view through one replica."""
-    names = [c.name for c in columns_of("detector") + columns_of("pflow")]
+    # the tracks' crossings of the layers are not stored: readers compute them from the track and the card
+    names = [c.name for c in columns_of("detector") + columns_of("pflow") if c.name not in _PER_LAYER]
     pieces: dict[str, list[np.ndarray]] = {n: [] for n in names}
     p = clustered.particles
     for g, jet in zip(groups, jets):
@@ -155,9 +156,8 @@ def _detector_rows(groups: list[_Group], clustered: ClusteredJets, jets: np.ndar
     for n in names:
         arrays = pieces[n]
         counts = np.array([len(a) for a in arrays], dtype=np.int64)
-        inner = (N_CALO_LAYERS,) if n in _PER_LAYER else ()
-        flat = np.concatenate(arrays) if arrays else np.zeros((0,) + inner)
-        flat = ak.from_numpy(flat.astype(dtypes[n]).reshape((-1,) + inner), regulararray=True)
+        flat = np.concatenate(arrays) if arrays else np.zeros(0)
+        flat = ak.from_numpy(flat.astype(dtypes[n]))
         columns[n] = ak.unflatten(flat, counts)
     return columns
 

@@ -33,7 +33,7 @@ import logging
 import awkward as ak
 import numpy as np
 
-from .schema import COLUMNS, GROUPS, SCHEMA_VERSION
+from .schema import COLUMNS, GROUPS, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION
 
 __all__ = [
     "package_versions",
@@ -309,11 +309,11 @@ def read_metadata(directory: str | Path) -> dict:
     if not isinstance(body, dict):
         raise DatasetError(f"{path}: expected a JSON object (mapping), got {type(body).__name__}")
     version = body.get("schema_version")
-    if version != SCHEMA_VERSION:
-        hint = (": version 1 stored cell positions per cell, version 2 a cell index into the card; regenerate the "
-                "dataset (rs3l generate into a new directory)") if version == 1 else ""
-        raise DatasetError(f"{path}: field 'schema_version' is {version!r}, this rs3l reads version {SCHEMA_VERSION}"
-                           f"{hint}")
+    if version not in READABLE_SCHEMA_VERSIONS:
+        hint = (": version 1 stored cell positions per cell, versions 2 and 3 a cell index into the card; regenerate "
+                "the dataset (rs3l generate into a new directory)") if version == 1 else ""
+        raise DatasetError(f"{path}: field 'schema_version' is {version!r}, this rs3l reads versions "
+                           f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}{hint}")
     return body
 
 

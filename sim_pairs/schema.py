@@ -29,13 +29,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "SCHEMA_VERSION", "Column", "COLUMNS", "DERIVED_COLUMNS", "GROUPS", "LABELS", "IMPORTED_LABELS", "ALL_LABELS", "N_CALO_LAYERS",
+    "SCHEMA_VERSION", "READABLE_SCHEMA_VERSIONS", "Column", "COLUMNS", "DERIVED_COLUMNS", "GROUPS", "LABELS", "IMPORTED_LABELS", "ALL_LABELS", "N_CALO_LAYERS",
     "columns_of", "markdown_table",
 ]
 
+#: 3: cells in increasing ``cell_index`` with digitised energies (the card's ``cell_energy_bits``),
+#: the tracks' layer crossings not stored (computed from the track and the card when read);
 #: 2: cells stored as an index into the detector card (``cell_index``), positions derived
 #: when read; 1 stored ``cell_layer``, ``cell_eta``, ``cell_phi``, ``cell_x/y/z`` per cell.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Versions this rs3l reads: a version 2 dataset stores the crossings, which are then used as stored.
+READABLE_SCHEMA_VERSIONS = (2, 3)
 
 #: Number of calorimeter layers (3 ECAL + 3 HCAL, COCOA's layout).
 N_CALO_LAYERS = 6
@@ -102,16 +106,19 @@ COLUMNS: tuple[Column, ...] = (
     _c("part_dz", "particles", "float32", True, "mm", "longitudinal impact parameter of the production vertex", optional=True),
     # --- detector: cells (topo-clustered) and tracks, jagged
     _c("cell_index", "detector", "int32", True, "", "cell in the replica's card (metadata.json 'detector_cards'): "
-       "offset of its layer + ieta * N + iphi; positions below are derived from it"),
-    _c("cell_energy", "detector", "float32", True, "GeV", "calibrated cell energy (noise included)"),
+       "offset of its layer + ieta * N + iphi, increasing within a row; positions below are derived from it"),
+    _c("cell_energy", "detector", "float32", True, "GeV", "calibrated cell energy (noise included), digitised to the card's cell_energy_bits"),
     _c("track_pt", "detector", "float32", True, "GeV", "reconstructed track pT"),
     _c("track_eta", "detector", "float32", True, "", "track pseudorapidity at the vertex"),
     _c("track_phi", "detector", "float32", True, "rad", "track azimuth at the vertex"),
     _c("track_charge", "detector", "int8", True, "e", "track charge"),
     _c("track_d0", "detector", "float32", True, "mm", "transverse impact parameter"),
     _c("track_z0", "detector", "float32", True, "mm", "longitudinal impact parameter"),
-    _c("track_eta_layer", "detector", "float32", True, "", f"track eta at each of the {N_CALO_LAYERS} calorimeter layers (var * {N_CALO_LAYERS})"),
-    _c("track_phi_layer", "detector", "float32", True, "rad", f"track phi at each calorimeter layer (var * {N_CALO_LAYERS})"),
+    _c("track_eta_layer", "detector", "float32", True, "", f"track eta at each of the {N_CALO_LAYERS} calorimeter layers "
+       f"(var * {N_CALO_LAYERS}); stored by importers only: for generated data the reader computes it from the "
+       "track and the card (sim_pairs.detector.geometry.layer_crossing)", optional=True),
+    _c("track_phi_layer", "detector", "float32", True, "rad", f"track phi at each calorimeter layer (var * {N_CALO_LAYERS}); "
+       "stored by importers only, like track_eta_layer", optional=True),
     # --- pflow: particle-flow candidates, jagged
     _c("pfc_px", "pflow", "float32", True, "GeV", "candidate px"),
     _c("pfc_py", "pflow", "float32", True, "GeV", "candidate py"),

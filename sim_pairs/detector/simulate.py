@@ -20,6 +20,7 @@ from .cell_index import POSITION_COLUMNS
 from .cell_window import _window_bins, _workspace, max_neighbours, window_capacity
 from .geometry import _wrap
 from .pflow import PFLOW_COLUMNS, _flow_args, _flow_kernel
+from .readout import _round_mantissa
 from .topo_cluster import _cluster_kernel, _topo_args
 from .tracker import _track_args, _track_kernel
 
@@ -67,7 +68,8 @@ def simulate_jet(
 
     Returns:
         The ``detector`` and ``pflow`` columns of ``sim_pairs.schema`` for this jet:
-        ``cell_index``, ``cell_energy`` (n_cells,), ``track_*`` (n_tracks,),
+        ``cell_index``, ``cell_energy`` (n_cells,; in increasing ``cell_index``, energies
+        digitised to ``card.cell_energy_bits``), ``track_*`` (n_tracks,),
         ``track_eta_layer`` and ``track_phi_layer`` (n_tracks, 6) (NaN where a track
         curls up before a layer), ``pfc_*`` (n_candidates,), with the schema's dtypes.
     """
@@ -128,7 +130,8 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
                        c_eta, c_phi, c_layer, c_e, c_cluster, n_clusters, c_sub1, c_sub2, c_share, sub_offsets,
                        jet_eta, jet_phi, radius, flow_args)
 
-    # cells and tracks inside the jet, as float32 (the schema's dtypes); cell positions from the card's tables
+    # cells and tracks inside the jet, as float32 (the schema's dtypes); cell positions from the card's
+    # tables; cells in increasing index (their indices then compress to a third), energies digitised
     centres = topo_args.centres
     n_cells = topo_args.n_cells
     first = np.zeros(n_cells.shape[0], dtype=np.int64)  # index of each layer's first cell (cell_index.py)
@@ -136,6 +139,11 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
         first[l] = first[l - 1] + n_cells[l - 1] * n_cells[l - 1]
     cells = np.nonzero(_in_cone(c_eta, c_phi, jet_eta, jet_phi, radius))[0]
     n_c = cells.shape[0]
+    unsorted = np.empty(n_c, dtype=np.int64)
+    for j in range(n_c):
+        i = cells[j]
+        unsorted[j] = first[c_layer[i]] + c_ieta[i] * n_cells[c_layer[i]] + c_iphi[i]
+    cells = cells[np.argsort(unsorted)]  # indices are unique: any sort gives this order
     cell_index = np.empty(n_c, dtype=np.int32)
     cell_layer = np.empty(n_c, dtype=np.int8)
     cell_f32 = np.empty((6, n_c), dtype=np.float32)  # eta, phi, x, y, z, energy
@@ -151,6 +159,7 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
         cell_f32[3, j] = rho * centres.sin_phi[l, c_iphi[i]]
         cell_f32[4, j] = centres.z[l, c_ieta[i]]
         cell_f32[5, j] = c_e[i]
+    _round_mantissa(cell_f32[5], topo_args.energy_bits)
     tracks = np.nonzero(_in_cone(t_eta, t_phi, jet_eta, jet_phi, radius))[0]
     f32 = np.float32
     return (cell_index, cell_f32[5], cell_layer, cell_f32[0], cell_f32[1], cell_f32[2], cell_f32[3], cell_f32[4],

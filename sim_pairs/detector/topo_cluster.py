@@ -329,6 +329,7 @@ class _TopoArgs(NamedTuple):
     split_margin: float
     share_scale: float
     centres: CellCentres
+    energy_bits: int
 
 
 @per_card
@@ -343,7 +344,7 @@ def _topo_args(card: DetectorCard) -> _TopoArgs:
         split_kinds(card.split.primary_layers, card.split.secondary_layers, len(card.layers)),
         float(card.split.min_energy), int(card.split.min_neighbours), float(card.split.merge_margin),
         float(card.split.share_scale),
-        centre_tables(card),
+        centre_tables(card), int(card.cell_energy_bits),
     )
 
 

@@ -57,6 +57,12 @@ def impact_parameters(vx, vy, vz, px, py, pz) -> tuple[np.ndarray, np.ndarray]:
     return d0, z0
 
 
+@numba.njit(cache=True, inline="always")
+def _f32(x):
+    """x rounded to float32 and back to float64: the value a dataset stores (float() would stay float32 here)."""
+    return np.float64(np.float32(x))
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _track_kernel(px, py, pz, charge, vx, vy, vz, uniform, normal, tracker):
     """The tracks of the particles (see :func:`reconstruct_tracks`); ``tracker`` is the card's :class:`_TrackArgs`."""
@@ -99,8 +105,10 @@ def _track_kernel(px, py, pz, charge, vx, vy, vz, uniform, normal, tracker):
         q_out[count] = charge[i]
         d0_out[count] = d0 + math.hypot(d0_constant, d0_slope / pt) * normal[3, i]
         z0_out[count] = z0_reco
-        crossing(pt_reco, eta_reco, phi_reco, charge[i], z0_reco, r_mid, z_mid, barrel_abs_eta, field_tesla,
-                 eta_layer[count], phi_layer[count])
+        # from the parameters as stored (float32), so that a reader rebuilds the crossings bit for bit
+        # (graphs.shard_reader: datasets do not store them)
+        crossing(_f32(pt_reco), _f32(eta_reco), _f32(phi_reco), charge[i], _f32(z0_reco), r_mid, z_mid,
+                 barrel_abs_eta, field_tesla, eta_layer[count], phi_layer[count])
         particle[count] = i
         count += 1
     return (pt_out[:count], eta_out[:count], phi_out[:count], q_out[:count], d0_out[:count], z0_out[:count],

@@ -81,3 +81,54 @@ def test_synthetic_detector_dataset_reads_back(tmp_path):
         decoded = decode_cells(load_card("cocoa"), ak.to_numpy(stored["cell_index"][row]))
         np.testing.assert_array_equal(arrays.detector(row).cell_eta, decoded["cell_eta"])
     assert json.loads((tmp_path / "metadata.json").read_text())["detector_cards"][""]["card"]["name"] == "cocoa"
+
+
+def _jet_particles(rng, n=50):
+    from sim_pairs.event import Particles
+
+    eta, phi = rng.normal(0.5, 0.2, n), rng.normal(1.0, 0.2, n)
+    pt = np.concatenate([rng.exponential(15.0, n - 5) + 0.6, [0.55, 0.7, 0.8, 1.0, 1.2]])  # soft ones curl up
+    zero = np.zeros(n)
+    return Particles(px=pt * np.cos(phi), py=pt * np.sin(phi), pz=pt * np.sinh(eta), e=np.hypot(pt * np.cosh(eta), 0.14),
+                     pid=np.where(rng.random(n) < 0.5, 211, -211).astype(np.int32),
+                     charge=np.where(rng.random(n) < 0.5, 1, -1).astype(np.int8),
+                     vx=zero, vy=zero.copy(), vz=rng.normal(0, 30, n))
+
+
+def test_track_crossings_not_stored_are_rebuilt_bit_for_bit(tmp_path):
+    from sim_pairs.detector import simulate_jet
+
+    cards = {"replica0": load_card("cocoa"), "replica1": load_card("coarse")}
+    rng = np.random.default_rng(3)
+    outs, views = [], []
+    for g in range(3):
+        final = _jet_particles(rng)
+        for replica, card in cards.items():
+            outs.append(simulate_jet(final, 0.5, 1.0, 0.8, card, np.random.default_rng(10 * g + len(views))))
+            views.append(replica)
+    n_rows = len(outs)
+    assert sum(np.isnan(o["track_eta_layer"]).any(axis=1).sum() for o in outs) > 0  # some curl up before a layer
+    columns = {
+        "group_id": np.repeat(np.arange(3), 2), "event_number": np.repeat(np.arange(3), 2),
+        "view": [f"nominal@{r}" for r in views], "shower_view": ["nominal"] * n_rows, "detector_view": views,
+        "process": ["qcd"] * n_rows, "label": ["quark"] * n_rows, "parton_pid": np.ones(n_rows),
+        **{f"jet_{k}": np.ones(n_rows) for k in ("pt", "eta", "phi", "energy", "mass", "sdmass", "nparticles")},
+        **{f"parton_{k}": np.ones(n_rows) for k in ("px", "py", "pz", "energy")},
+        **{name: [o[name] for o in outs] for name in outs[0] if not name.endswith("_layer")},
+    }  # fmt: skip
+    path = write_shard(columns, tmp_path / shard_name(0))
+    write_metadata(tmp_path, {"generator": "test", "detector_cards": {k: card_record(c) for k, c in cards.items()}})
+    assert "track_eta_layer" not in read_shard(path).fields
+    arrays = ShardArrays(path, "detector")
+    for row, out in enumerate(outs):
+        jet = arrays.detector(row)
+        assert len(out["track_pt"]) > 5
+        for name in ("track_eta_layer", "track_phi_layer"):
+            assert getattr(jet, name).dtype == np.float32
+            assert getattr(jet, name).tobytes() == out[name].tobytes(), (row, name)
+
+
+def test_stored_track_crossings_are_read_as_stored(tmp_path):
+    path, _, _ = _two_replica_dataset(tmp_path)  # an importer's shard: crossings stored (zeros here)
+    jet = ShardArrays(path, "detector").detector(0)
+    np.testing.assert_array_equal(jet.track_eta_layer, np.zeros((1, 6), dtype=np.float32))

@@ -3,6 +3,7 @@ import pytest
 
 from sim_pairs.detector import load_card, simulate_jet
 from sim_pairs.detector.cell_index import cell_index, decode_cells
+from sim_pairs.detector.readout import digitise
 from sim_pairs.event import Particles
 from sim_pairs.schema import columns_of
 
@@ -131,10 +132,13 @@ def _stage_by_stage(final, jet_eta, jet_phi, radius, card, rng):
                         subcluster_offsets=cells.subcluster_offsets, track_subcluster=cells.track_subcluster)
     c_in = _in_cone(cells.eta, cells.phi, jet_eta, jet_phi, radius)
     t_in = _in_cone(tracks.eta, tracks.phi, jet_eta, jet_phi, radius)
-    out["cell_index"] = cell_index(card, cells.layer[c_in], cells.ieta[c_in], cells.iphi[c_in])
-    out["cell_layer"] = cells.layer[c_in].astype(np.int8)
+    index = cell_index(card, cells.layer[c_in], cells.ieta[c_in], cells.iphi[c_in])
+    order = np.argsort(index)
+    out["cell_index"] = index[order]
+    out["cell_layer"] = cells.layer[c_in][order].astype(np.int8)
     for name in ("eta", "phi", "x", "y", "z", "energy"):
-        out[f"cell_{name}"] = getattr(cells, name)[c_in].astype(np.float32)
+        out[f"cell_{name}"] = getattr(cells, name)[c_in][order].astype(np.float32)
+    out["cell_energy"] = digitise(out["cell_energy"], card.cell_energy_bits)
     for name in ("pt", "eta", "phi", "d0", "z0", "eta_layer", "phi_layer"):
         out[f"track_{name}"] = getattr(tracks, name)[t_in].astype(np.float32)
     out["track_charge"] = tracks.charge[t_in].astype(np.int8)
