@@ -22,7 +22,9 @@ scheduler address as on a real cluster; hard events per wall-clock second, the
 speed-up over one worker (the aim is >= 0.9 x workers), and the CPU seconds the
 workers used per worker and wall-clock second (near 1: busy on a core of their own;
 well below: the machine's other load or waiting on the scheduler). Cluster start-up is not
-timed; each worker imports the generation modules before the clock starts.
+timed; each worker generates 4 events in-process before the clock starts (loading the
+modules, Pythia, FastJet and numba's kernels once, a cost a long run pays once per worker).
+The machine's ceiling column times plain Pythia on one worker alone and on all at once.
 
     python benchmarks/bench_generate.py                      # qcd and hbb, 200 events, 3 repeats, Dask (8 shards per core)
     python benchmarks/bench_generate.py --quick              # 60 events, 3 repeats, smaller Dask run
@@ -147,17 +149,19 @@ def chain_table(processes, n_events: int, repeats: int, seed: int) -> None:
               f"{_median_range(total, '.3f')} | {pairs} | {_median_range(pair_rate, '.1f')} |")
 
 
-def _warm_worker():
-    """One-off loading in each worker (modules, Pythia's and FastJet's libraries), outside the clock."""
-    import fastjet  # noqa: F401
+def _warm_worker(seed: int):
+    """One-off loading in each worker, outside the clock: modules, Pythia's and FastJet's
+    libraries and numba's compiled kernels, by generating 4 events in the worker itself.
 
-    import sim_pairs.generate  # noqa: F401
-    import sim_pairs.groups  # noqa: F401
-    import sim_pairs.jets  # noqa: F401
-    import sim_pairs.shower  # noqa: F401
-    from sim_pairs.pythia_settings import import_pythia
+    Without it every worker paid about 1.7 CPU seconds on its first shard (numba loading
+    its cached kernels), which two workers pay twice: 9% of a 20 s benchmark.
+    """
+    from sim_pairs.generate import generate
 
-    import_pythia()
+    config = GenerationConfig(seed=seed, events_per_shard=4, mpi=True, views=dict(VIEWS),
+                              processes=[ProcessConfig(name="qcd", events=4, pthat_min=450.0)])
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(config, Path(tmp) / "warm", workers=1, progress=False)
     return os.getpid()
 
 
@@ -193,7 +197,7 @@ def dask_table(n_shards: int, events_per_shard: int, seed: int) -> None:
         for workers in sorted({1, 2, cores}):
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                     Client(cluster) as client:
-                client.run(_warm_worker)
+                client.run(_warm_worker, seed + 1)
                 names = sorted(client.scheduler_info()["workers"])
                 alone = client.run(_pythia_seconds, 600, workers=names[:1])[names[0]]
                 together = client.run(_pythia_seconds, 600)
