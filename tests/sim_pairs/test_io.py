@@ -91,6 +91,9 @@ def test_metadata_version_checked(tmp_path):
     (tmp_path / "metadata.json").write_text('{"schema_version": 99}')
     with pytest.raises(DatasetError, match="schema_version"):
         read_metadata(tmp_path)
+    # version 2 (rs3l 0.2.0) stored the tracks' layer crossings, which are then read as stored
+    (tmp_path / "metadata.json").write_text('{"schema_version": 2}')
+    assert read_metadata(tmp_path)["schema_version"] == 2
 
 
 def test_version_1_datasets_are_refused_with_a_message_to_regenerate(tmp_path):
