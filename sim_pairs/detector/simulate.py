@@ -137,13 +137,9 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
     first = np.zeros(n_cells.shape[0], dtype=np.int64)  # index of each layer's first cell (cell_index.py)
     for l in range(1, n_cells.shape[0]):
         first[l] = first[l - 1] + n_cells[l - 1] * n_cells[l - 1]
-    cells = np.nonzero(_in_cone(c_eta, c_phi, jet_eta, jet_phi, radius))[0]
+    cells = _index_order(np.nonzero(_in_cone(c_eta, c_phi, jet_eta, jet_phi, radius))[0], c_layer, c_ieta, c_iphi,
+                         lo_eta, n_eta)
     n_c = cells.shape[0]
-    unsorted = np.empty(n_c, dtype=np.int64)
-    for j in range(n_c):
-        i = cells[j]
-        unsorted[j] = first[c_layer[i]] + c_ieta[i] * n_cells[c_layer[i]] + c_iphi[i]
-    cells = cells[np.argsort(unsorted)]  # indices are unique: any sort gives this order
     cell_index = np.empty(n_c, dtype=np.int32)
     cell_layer = np.empty(n_c, dtype=np.int8)
     cell_f32 = np.empty((6, n_c), dtype=np.float32)  # eta, phi, x, y, z, energy
@@ -169,6 +165,40 @@ def _simulate_kernel(idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, t
 
 
 _capacity = per_card(window_capacity)  # remembered per card and half-width
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _index_order(cells, layer, ieta, iphi, lo_eta, n_eta):
+    """``cells`` reordered by increasing card index, i.e. by (layer, ieta, iphi).
+
+    A counting sort by (layer, eta row of the window), then an insertion sort by phi
+    within each row (a few cells each): linear in the cells, where numba's argsort of
+    ~1200 indices took 45 us, 10% of the detector.
+    """
+    n_layers = lo_eta.shape[0]
+    row0 = np.zeros(n_layers + 1, dtype=np.int64)
+    for l in range(n_layers):
+        row0[l + 1] = row0[l] + n_eta[l]
+    start = np.zeros(row0[n_layers] + 1, dtype=np.int64)
+    for i in cells:
+        start[row0[layer[i]] + ieta[i] - lo_eta[layer[i]] + 1] += 1
+    for r in range(row0[n_layers]):
+        start[r + 1] += start[r]
+    fill = start[:-1].copy()
+    out = np.empty(cells.shape[0], dtype=np.int64)
+    for i in cells:
+        r = row0[layer[i]] + ieta[i] - lo_eta[layer[i]]
+        out[fill[r]] = i
+        fill[r] += 1
+    for r in range(row0[n_layers]):
+        for j in range(start[r] + 1, start[r + 1]):
+            cell = out[j]
+            k = j - 1
+            while k >= start[r] and iphi[out[k]] > iphi[cell]:
+                out[k + 1] = out[k]
+                k -= 1
+            out[k + 1] = cell
+    return out
 
 
 @numba.njit(cache=True, error_model="numpy")
