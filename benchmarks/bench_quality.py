@@ -138,18 +138,25 @@ def build_config(name: str, args, modes=("frozen",)):
         "pretrain": {"epochs": args.epochs, "seed": 0}, "evaluate": evaluate})
 
 
-def _check_pretrain_settings(directory: Path, config, args) -> None:
-    """Refuse to mix backbones pre-trained with other settings into one table."""
-    d = config.to_dict()
-    settings = {"events": args.events, **{k: d[k] for k in ("data", "model", "pretrain")}}
-    path = directory / "pretrain_settings.json"
+def check_settings(directory: Path, settings: dict, name: str = "settings.json") -> None:
+    """Refuse to mix runs made with other settings into one table (``directory/name`` records them)."""
+    path = directory / name
+    settings = json.loads(json.dumps(settings))
     if path.is_file():
         if json.loads(path.read_text()) != settings:
-            raise SystemExit(f"{directory} was pre-trained with other settings (see {path}); "
-                             "pass another --out or delete that directory")
+            raise SystemExit(f"{directory} was made with other settings (see {path}); pass another --out "
+                             "or delete that directory")
         return
     directory.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings, indent=1, sort_keys=True))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(settings, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
+def _check_pretrain_settings(directory: Path, config, args) -> None:
+    d = config.to_dict()
+    check_settings(directory, {"events": args.events, **{k: d[k] for k in ("data", "model", "pretrain")}},
+                   "pretrain_settings.json")
 
 
 class Timings:
@@ -172,19 +179,23 @@ class Timings:
 
 
 # --- the stages ---------------------------------------------------------------------------
-def generate_dataset(args, data: Path, timings: Timings) -> dict:
+def generate_once(config, data: Path, workers: int, timings: Timings, what: str) -> dict:
+    """Generate ``config.generation`` into ``data`` unless a complete dataset is there; its metadata."""
     from sim_pairs.generate import generate
 
-    config = build_config("reshower", args)
     meta_path = data / "metadata.json"
     complete = meta_path.is_file() and json.loads(meta_path.read_text()).get("complete", False)
-    log.info("dataset %s: %d events per process (qcd, hbb, wqq), views %s x 2 detector replicas%s",
-             data, args.events, list(VIEWS), " (complete, reusing it)" if complete else "")
+    log.info("dataset %s: %s%s", data, what, " (complete, reusing it)" if complete else "")
     t0 = time.perf_counter()
-    generate(config.generation, data, base_dir=Path(config.base_dir), workers=args.workers)
+    generate(config.generation, data, base_dir=Path(config.base_dir), workers=workers)
     if not complete:
-        timings.add("generation", time.perf_counter() - t0)
+        timings.add("generation", time.perf_counter() - t0)  # a resumed generation adds its part
     return json.loads(meta_path.read_text())
+
+
+def generate_dataset(args, data: Path, timings: Timings) -> dict:
+    return generate_once(build_config("reshower", args), data, args.workers, timings,
+                         f"{args.events} events per process (qcd, hbb, wqq), views {list(VIEWS)} x 2 detector replicas")
 
 
 def pretrain_and_evaluate(name: str, args, data: Path, out: Path, timings: Timings) -> dict:

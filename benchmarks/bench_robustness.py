@@ -53,7 +53,8 @@ import math
 import time
 from pathlib import Path
 
-from bench_quality import Timings  # the same stage-time file as the pairing benchmark (benchmarks/ is on sys.path)
+# the pairing benchmark's stage-time file, settings check and generation step (benchmarks/ is on sys.path)
+from bench_quality import Timings, check_settings, generate_once
 from sim_pairs.shipped_configs import CONFIG_DIR
 
 log = logging.getLogger("bench_robustness")
@@ -106,35 +107,11 @@ def build_config(arm: str, seed: int, args, modes=("frozen", "finetune")):
         "pretrain": {**pretrain, "seed": seed}, "evaluate": evaluate})
 
 
-def _check_settings(directory: Path, settings: dict) -> None:
-    """Refuse to mix runs made with other settings into one table."""
-    path = directory / "settings.json"
-    settings = json.loads(json.dumps(settings))
-    if path.is_file():
-        if json.loads(path.read_text()) != settings:
-            raise SystemExit(f"{directory} was made with other settings (see {path}); pass another --out "
-                             "or delete that directory")
-        return
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(settings, indent=1, sort_keys=True))
-    tmp.replace(path)
-
-
 # --- stages -------------------------------------------------------------------------------
 def generate_dataset(args, data: Path, timings: Timings) -> dict:
-    from sim_pairs.generate import generate
-
     config = build_config("heldout", 0, args)
-    meta = data / "metadata.json"
-    done = meta.is_file() and json.loads(meta.read_text()).get("complete", False)
-    log.info("dataset %s: %d hard events per process (qcd, hbb), views %s%s", data, args.events,
-             list(config.generation.views), " (complete, reusing it)" if done else "")
-    t0 = time.perf_counter()
-    generate(config.generation, data, base_dir=Path(config.base_dir), workers=args.workers)
-    if not done:
-        timings.set("generation", time.perf_counter() - t0)
-    return json.loads(meta.read_text())
+    return generate_once(config, data, args.workers, timings,
+                         f"{args.events} hard events per process (qcd, hbb), views {list(config.generation.views)}")
 
 
 def _evaluate(config, args, data: Path, model: Path, report: Path, timings: Timings, stage: str) -> Path:
@@ -157,7 +134,7 @@ def run_arm(arm: str, seed: int, args, data: Path, out: Path, timings: Timings) 
     config = build_config(arm, seed, args)
     directory = out / arm / f"seed_{seed}"
     d = config.to_dict()
-    _check_settings(directory, {"events": args.events, **{k: d[k] for k in ("data", "model", "pretrain")}})
+    check_settings(directory, {"events": args.events, **{k: d[k] for k in ("data", "model", "pretrain")}})
     model = directory / "model"
     stage = f"{arm}/seed_{seed}"
     if not (model / "model.pt").is_file():
@@ -178,7 +155,7 @@ def run_supervised(seed: int, args, data: Path, out: Path, timings: Timings) -> 
     config = build_config(SUPERVISED, seed, args, modes=("supervised",))
     directory = out / SUPERVISED / f"seed_{seed}"
     d = config.to_dict()
-    _check_settings(directory, {"events": args.events, **{k: d[k] for k in ("data", "model")}})
+    check_settings(directory, {"events": args.events, **{k: d[k] for k in ("data", "model")}})
     model = directory / "model"
     if not (model / "model.pt").is_file():
         torch.manual_seed(seed)
