@@ -5,8 +5,8 @@ field; flattening each jagged column once per shard and slicing numpy arrays mak
 per-jet access nearly free. Columns are checked by ``sim_pairs.io.read_shard``, so a
 shard missing a column the graph needs fails with the file and column named.
 
-Cells are stored as an index into the detector card of their replica (schema version
-2); ``cell_layer``, ``cell_eta`` and ``cell_phi`` are rebuilt here from ``cell_index``
+Cells are stored as an index into the detector card of their replica (schema versions
+2 and 3); ``cell_layer``, ``cell_eta`` and ``cell_phi`` are rebuilt here from ``cell_index``
 and the cards recorded in the dataset's ``metadata.json``, the same values the
 detector simulation computed (``sim_pairs.detector.cell_index.decode_cells``). So are
 the tracks' crossings of the calorimeter layers (``track_eta_layer``, ``track_phi_layer``)
@@ -93,12 +93,30 @@ class ShardArrays:
                 flat = ak.to_numpy(flat)
             self._flat[name] = flat
             self._offsets[name] = np.concatenate([[0], np.cumsum(counts)])
+        if derived or crossings:
+            row_views = np.asarray(ak.to_list(array["detector_view"]), dtype=str)
         if derived:
-            self._derive_cells(array, derived)
+            self._derive_cells(array, row_views, derived)
         if crossings:
-            self._derive_crossings(array)
+            self._derive_crossings(row_views)
 
-    def _derive_crossings(self, array: ak.Array) -> None:
+    def _cards_of(self, row_views: np.ndarray, counts: np.ndarray, what: str) -> tuple[np.ndarray, list[str], dict]:
+        """Per cell or track, the code of its row's detector view; the views (indexed by code); the dataset's cards.
+
+        Refuses a view that holds ``what`` but has no card in ``metadata.json``.
+        """
+        views, row_replica = np.unique(row_views, return_inverse=True)
+        replicas = views.tolist()
+        per_element = np.repeat(row_replica.reshape(-1), counts)
+        cards = _cards(self.path.parent)
+        missing = [replicas[code] for code in np.unique(per_element).tolist() if replicas[code] not in cards]
+        if missing:
+            raise DatasetError(f"{self.path}: rows of detector_view {missing[0]!r} have {what}, but "
+                               f"{self.path.parent / 'metadata.json'} field 'detector_cards' has no such replica "
+                               f"(it has {', '.join(map(repr, cards)) or 'none'})")
+        return per_element, replicas, cards
+
+    def _derive_crossings(self, row_views: np.ndarray) -> None:
         """The tracks' crossings of the layers from the stored track and each row's detector card.
 
         The detector computed them from the track parameters as stored (float32), so these
@@ -107,44 +125,30 @@ class ShardArrays:
         from sim_pairs.detector.geometry import layer_crossing
 
         offsets = self._offsets["track_pt"]
-        n = int(offsets[-1])
-        per_track = np.repeat(np.asarray(ak.to_list(array["detector_view"]), dtype=str), np.diff(offsets))
-        values = {name: np.empty((n, N_CALO_LAYERS), dtype=np.float32) for name in _CROSSINGS}
-        cards = _cards(self.path.parent) if n else {}
-        for replica in np.unique(per_track).tolist():
-            if replica not in cards:
-                raise DatasetError(f"{self.path}: rows of detector_view {replica!r} have tracks but no "
-                                   f"'track_eta_layer', and {self.path.parent / 'metadata.json'} field "
-                                   f"'detector_cards' has no such replica to compute it from")
-            mine = per_track == replica
-            eta, phi = layer_crossing(cards[replica], *(self._flat[f"track_{k}"][mine]
-                                                        for k in ("pt", "eta", "phi", "charge", "z0")))
+        per_track, replicas, cards = self._cards_of(row_views, np.diff(offsets), "tracks without stored layer crossings")
+        values = {name: np.empty((int(offsets[-1]), N_CALO_LAYERS), dtype=np.float32) for name in _CROSSINGS}
+        for code in np.unique(per_track).tolist():
+            mine = per_track == code
+            eta, phi = layer_crossing(cards[replicas[code]], *(self._flat[f"track_{k}"][mine]
+                                                               for k in ("pt", "eta", "phi", "charge", "z0")))
             values["track_eta_layer"][mine], values["track_phi_layer"][mine] = eta, phi
         for name in _CROSSINGS:
             self._flat[name], self._offsets[name] = values[name], offsets
 
-    def _derive_cells(self, array: ak.Array, names: tuple[str, ...]) -> None:
+    def _derive_cells(self, array: ak.Array, row_views: np.ndarray, names: tuple[str, ...]) -> None:
         """Cell positions from ``cell_index`` and each row's detector card."""
         index = ak.to_numpy(ak.flatten(array["cell_index"], axis=1))
         offsets = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(array["cell_index"], axis=1)))])
-        replicas, row_replica = np.unique(np.asarray(ak.to_list(array["detector_view"]), dtype=str), return_inverse=True)
-        counts = np.diff(offsets)
-        cards = _cards(self.path.parent)
-        used = [r for code, r in enumerate(replicas.tolist()) if counts[row_replica.reshape(-1) == code].sum()]
-        missing = [r for r in used if r not in cards]
-        if missing:
-            raise DatasetError(f"{self.path}: rows of detector_view {missing[0]!r} have cells, but "
-                               f"{self.path.parent / 'metadata.json'} field 'detector_cards' has no such replica "
-                               f"(it has {', '.join(map(repr, cards)) or 'none'})")
+        replica_of_cell, replicas, cards = self._cards_of(row_views, np.diff(offsets), "cells")
+        used = [replicas[code] for code in np.unique(replica_of_cell).tolist()]
         if all(cards[r] == cards[used[0]] for r in used):
             # one card for every row (replicas differing only by seed): decode all cells at once
             out = self._decode(cards[used[0]] if used else None, index, used[0] if used else "", names)
         else:
-            replica_of_cell = np.repeat(row_replica.reshape(-1), counts)
             out = {name: np.empty(len(index), dtype=next(c.dtype for c in DERIVED_COLUMNS if c.name == name))
                    for name in names}
             for replica in used:
-                mine = replica_of_cell == replicas.tolist().index(replica)
+                mine = replica_of_cell == replicas.index(replica)
                 for name, values in self._decode(cards[replica], index[mine], replica, names).items():
                     out[name][mine] = values
         for name in names:

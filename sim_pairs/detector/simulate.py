@@ -17,7 +17,7 @@ from .calorimeter import _deposit_args, _deposit_kernel
 from .card import DetectorCard
 from .card_cache import per_card
 from .cell_index import POSITION_COLUMNS
-from .cell_window import _window_bins, _workspace, max_neighbours, window_capacity
+from .cell_window import _window_bins, _workspace, window_capacity
 from .geometry import _wrap
 from .pflow import PFLOW_COLUMNS, _flow_args, _flow_kernel
 from .readout import _round_mantissa
@@ -84,12 +84,13 @@ def simulate_jet(
     normal = rng.standard_normal((7, n))  # the same stream as (5, n) then (2, n), in one call
     track_normal, calo_normal = normal[:5], normal[5:]
     depth_int = rng.exponential(1.0, n)
+    topo = _topo_args(card)
     columns = _simulate_kernel(
         idx, z0, px, py, pz, e, pid, charge, vx, vy, vz, uniform, track_normal, calo_normal, depth_int, rng,
         float(jet_eta), float(jet_phi), float(radius), float(half_width),
-        _workspace(_capacity(card, half_width), max_neighbours(card)),
+        _workspace(_capacity(card, half_width), topo.max_neighbours),
         # the card's numbers, grouped and named per stage
-        _track_args(card), _deposit_args(card), _topo_args(card), _flow_args(card),
+        _track_args(card), _deposit_args(card), topo, _flow_args(card),
     )
     out = dict(zip(_COLUMNS, columns))
     if not cell_positions:
