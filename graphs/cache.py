@@ -52,7 +52,7 @@ from .features import wrap_phi
 from .particle_graph import particle_features
 from .shard_reader import INPUT_COLUMNS, ShardArrays
 
-__all__ = ["GraphCache", "CacheError", "open_cache", "build_cache", "cache_dir_for", "CACHE_SCHEMA"]
+__all__ = ["GraphCache", "CacheError", "open_cache", "build_cache", "cache_dir_for", "dataset_fingerprint", "CACHE_SCHEMA"]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def cache_settings(contract: DataContract) -> dict:
     return json.loads(json.dumps(settings))
 
 
-def _fingerprint(data_dir: Path) -> dict:
+def dataset_fingerprint(data_dir: Path) -> dict:
     """Names, sizes and a hash of each shard's Parquet footer (which holds its statistics)."""
     shards = shard_paths(data_dir)
     if not shards:
@@ -183,7 +183,7 @@ def open_cache(data_dir: str | Path, contract: DataContract, *, root: str | Path
     changed since) when ``build``; otherwise a :class:`CacheError` says what to run."""
     data_dir = Path(data_dir)
     directory = cache_dir_for(data_dir, contract, root)
-    fingerprint = _fingerprint(data_dir)
+    fingerprint = dataset_fingerprint(data_dir)
     if (directory / "manifest.json").is_file():
         cache = GraphCache(directory)
         if cache.manifest.get("dataset") == fingerprint:
@@ -229,7 +229,7 @@ def build_cache(data_dir: str | Path, contract: DataContract, directory: str | P
 
     data_dir = Path(data_dir)
     directory = Path(directory) if directory is not None else cache_dir_for(data_dir, contract)
-    fingerprint = _fingerprint(data_dir)
+    fingerprint = dataset_fingerprint(data_dir)
     shards = shard_paths(data_dir)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))

@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, help="dataset directory")
     p.add_argument("--model", type=Path, required=True, help="model directory from `rs3l pretrain`")
     p.add_argument("--out", type=Path, required=True, help="report directory to write")
+    p.add_argument("--test-data", type=Path, help="an independent dataset (other hard events) whose every jet is a "
+                   "test jet, instead of the test split of --data")
     incomplete_arg(p)
     device_arg(p)
 
@@ -222,7 +224,8 @@ def _dispatch(args: argparse.Namespace, config, base_dir: Path) -> int:
 
         ecfg = config.evaluate
         set_torch_threads(ecfg.num_workers if ecfg.num_workers is not None else config.data.num_workers)
-        evaluate(config, args.data, args.model, args.out, device=args.device, allow_incomplete=args.allow_incomplete)
+        evaluate(config, args.data, args.model, args.out, device=args.device, allow_incomplete=args.allow_incomplete,
+                 test_dir=args.test_data)
         return 0
     if args.command == "run":
         from .pipeline import run

@@ -23,7 +23,7 @@ from .heads import Tagger, build_head
 from .targets import TaskTarget
 from .train_heads import EmbeddedSet, embed, predict_embeddings, predict_graphs, task_selector, train_on_graphs
 
-__all__ = ["EvaluationContext", "train_cell", "embed_splits"]
+__all__ = ["EvaluationContext", "train_cell", "embed_splits", "independent_test_contract"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class EvaluationContext:
         has_val: whether the val split has jets (model selection and early stopping).
         settings: what a head's checkpoint must match to be reused (inputs, model).
         embedded: split -> :class:`EmbeddedSet` of the frozen backbone (filled by :func:`embed_splits`).
+        test_dir: an independent dataset whose every jet is a test jet, instead of the
+            ``test`` split of ``data_dir`` (None: that split).
     """
 
     config: object
@@ -53,6 +55,7 @@ class EvaluationContext:
     has_val: bool
     settings: dict
     embedded: dict[str, EmbeddedSet | None] = field(default_factory=lambda: {"val": None})
+    test_dir: Path | None = None
 
     @property
     def nominal(self) -> list[str]:
@@ -63,8 +66,24 @@ class EvaluationContext:
         from graphs.dataset import make_loader
 
         ecfg = self.config.evaluate
-        return make_loader(self.data_dir, self.config.data, split, ecfg.batch_size, mode="single", seed=ecfg.seed,
+        data_dir, contract = self.data_dir, self.config.data
+        if split == "test" and self.test_dir is not None:
+            data_dir, contract = self.test_dir, independent_test_contract(contract)
+        return make_loader(data_dir, contract, split, ecfg.batch_size, mode="single", seed=ecfg.seed,
                            shuffle=shuffle, num_workers=ecfg.num_workers, views=views, select=select)
+
+
+def independent_test_contract(contract):
+    """The ``data`` section that reads every jet of an independent test dataset as a test jet.
+
+    A shared ``cache_dir`` gets a subdirectory, so that the two datasets' caches (same
+    settings, same name) do not replace each other.
+    """
+    out = copy.copy(contract)  # not dataclasses.replace: a config may not give every jet to one split
+    out.val_fraction, out.test_fraction = 0.0, 1.0
+    if contract.cache_dir is not None:
+        out.cache_dir = str(Path(contract.cache_dir) / "test-data")
+    return out
 
 
 def embed_splits(ctx: EvaluationContext, sizes: dict[str, int]) -> None:

@@ -8,7 +8,8 @@ Steps (RS3L's evaluation, arXiv 2403.07066, REFERENCE.md section 2):
    and each label fraction, one cell of the table (:func:`rs3l.evaluation.cells.train_cell`):
    train on the ``train`` split's nominal view (the linear probe to its optimum, the
    others keeping the epoch with the lowest loss on the ``val`` split), predict every
-   view of the ``test`` split;
+   view of the ``test`` split, or of every jet of an independent test dataset
+   (``test_dir``: more test jets than training jets cost only their generation);
 4. save the predictions (``predictions/<task>.parquet``), compute every number of
    ``metrics.json`` from them, draw the figures (``plots/``) and write ``report.html``.
 
@@ -85,16 +86,23 @@ def _check_views(config, views: Counter, data_dir: Path) -> list[str]:
     return [ecfg.nominal_view] + sorted(v for v in views if v != ecfg.nominal_view and config.data.view_allowed(v))
 
 
-def evaluation_inputs(config, model_dir: str | Path) -> dict:
+def evaluation_inputs(config, model_dir: str | Path, test_dir: str | Path | None = None) -> dict:
     """What an evaluation's numbers depend on besides the dataset: the ``evaluate`` and
-    ``data`` sections and the SHA-256 of ``model.pt`` (a model trained further changes it)."""
+    ``data`` sections and the SHA-256 of ``model.pt`` (a model trained further changes it);
+    with an independent test dataset, its path and its shards' fingerprint."""
+    from graphs.cache import dataset_fingerprint
+
     digest = hashlib.sha256((Path(model_dir) / "model.pt").read_bytes()).hexdigest()
-    return json.loads(json.dumps(json_safe({"evaluate": to_mapping(config.evaluate), "data": to_mapping(config.data),
-                                            "model_sha256": digest})))
+    inputs = {"evaluate": to_mapping(config.evaluate), "data": to_mapping(config.data), "model_sha256": digest}
+    if test_dir is not None:
+        inputs["test_data"] = {"path": str(Path(test_dir).resolve()), **dataset_fingerprint(Path(test_dir))}
+    return json.loads(json.dumps(json_safe(inputs)))
 
 
-def evaluation_is_current(report_dir: str | Path, config, model_dir: str | Path) -> bool:
-    """True when ``report_dir/metrics.json`` was made from this config and this ``model.pt``."""
+def evaluation_is_current(report_dir: str | Path, config, model_dir: str | Path,
+                          test_dir: str | Path | None = None) -> bool:
+    """True when ``report_dir/metrics.json`` was made from this config, this ``model.pt``
+    and this independent test dataset (or none)."""
     path = Path(report_dir) / "metrics.json"
     if not path.is_file():
         return False
@@ -102,7 +110,7 @@ def evaluation_is_current(report_dir: str | Path, config, model_dir: str | Path)
         saved = json.loads(path.read_text()).get("inputs")
     except (json.JSONDecodeError, AttributeError):
         return False
-    return saved == evaluation_inputs(config, model_dir)
+    return saved == evaluation_inputs(config, model_dir, test_dir)
 
 
 def _log_headlines(name: str, summary: dict) -> None:
@@ -116,7 +124,7 @@ def _log_headlines(name: str, summary: dict) -> None:
 
 
 def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str | Path, *, device: str = "auto",
-             allow_incomplete: bool = False) -> dict:
+             allow_incomplete: bool = False, test_dir: str | Path | None = None) -> dict:
     """Evaluate a pre-trained backbone and write the report.
 
     Args:
@@ -126,6 +134,8 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
         out_dir: where metrics.json, report.html, predictions/, plots/ and heads/ go.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         allow_incomplete: accept a dataset whose ``metadata.json`` says ``complete: false``.
+        test_dir: an independent dataset (other hard events, the same feature columns)
+            whose every jet is a test jet; the ``test`` split of ``data_dir`` is then unused.
 
     Returns:
         The metrics dict, also written to ``out_dir/metrics.json``.
@@ -136,11 +146,15 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
     """
     # metadata, completeness, mixed or unreadable shards: refused before anything is trained
     check_dataset(data_dir, allow_incomplete=allow_incomplete)
+    if test_dir is not None:
+        check_dataset(test_dir, allow_incomplete=allow_incomplete)
     started = time.perf_counter()
-    ctx, tasks, present = _context(config, Path(data_dir), Path(model_dir), Path(out_dir), resolve_device(device))
+    ctx, tasks, present = _context(config, Path(data_dir), Path(model_dir), Path(out_dir), resolve_device(device),
+                                   None if test_dir is None else Path(test_dir))
     ecfg = config.evaluate
     metrics = {"schema": "rs3l-metrics/1", "rs3l_version": __version__, "data_dir": str(data_dir),
-               "model_dir": str(model_dir), "inputs": ctx.settings["inputs"], "nominal_view": ecfg.nominal_view,
+               "test_dir": None if test_dir is None else str(test_dir), "model_dir": str(model_dir),
+               "inputs": ctx.settings["inputs"], "nominal_view": ecfg.nominal_view,
                "views": ctx.views, "taggers": [f"{m}_{h}" for m, h in ecfg.taggers],
                "label_fractions": list(ecfg.label_fractions), "signal_efficiencies": list(ecfg.signal_efficiencies),
                "bootstrap": ecfg.bootstrap, "confidence": ecfg.confidence, "training": {}, "tasks": {}}
@@ -158,7 +172,7 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
                     log.warning("task %s, %s_%s at fraction %g skipped: %s", task.name, mode, head, fraction, err)
                     continue
                 if len(cols["label"]) == 0:
-                    raise EvaluationError(f"{data_dir}: the test split has no jets for task '{task.name}'")
+                    raise EvaluationError(f"{test_dir or data_dir}: the test split has no jets for task '{task.name}'")
                 chunks.append(cols)
                 metrics["training"].setdefault(task.name, {}).setdefault(f"{mode}_{head}", {})[f"{fraction:g}"] = record
         if chunks:
@@ -175,11 +189,23 @@ def evaluate(config, data_dir: str | Path, model_dir: str | Path, out_dir: str |
     return metrics
 
 
-def _context(config, data_dir: Path, model_dir: Path, out_dir: Path, device) -> tuple[EvaluationContext, list, list]:
-    """Check the dataset against the config, load the backbone, size the splits, embed them."""
+def _context(config, data_dir: Path, model_dir: Path, out_dir: Path, device,
+             test_dir: Path | None) -> tuple[EvaluationContext, list, list]:
+    """Check the dataset(s) against the config, load the backbone, size the splits, embed them."""
     ecfg, contract = config.evaluate, config.data
     labels_count, views_count = dataset_inventory(data_dir)
-    views = _check_views(config, views_count, data_dir)
+    if test_dir is None:
+        views = _check_views(config, views_count, data_dir)
+    else:
+        if ecfg.nominal_view not in views_count:
+            raise EvaluationError(f"{data_dir}: view '{ecfg.nominal_view}' requested by evaluate.nominal_view (the "
+                                  f"training view) is not in the dataset; its views are {sorted(views_count)}")
+        test_labels, test_views = dataset_inventory(test_dir)
+        views = _check_views(config, test_views, test_dir)
+        lacking = sorted(c for c in contract.labels if c in labels_count and c not in test_labels)
+        if lacking:
+            raise EvaluationError(f"{test_dir}: the test dataset has no jets labelled {lacking}, which the training "
+                                  f"dataset {data_dir} has; its labels are {sorted(test_labels)}")
     unknown = sorted(set(labels_count) - set(contract.labels))
     if unknown:
         log.info("labels %s are not in data.labels and are skipped", unknown)
@@ -187,7 +213,8 @@ def _context(config, data_dir: Path, model_dir: Path, out_dir: Path, device) -> 
     tasks = resolve_tasks(ecfg.tasks, present, str(data_dir))
     if not tasks:
         raise TaskError(f"{data_dir}: no task fits the labels {present}; name tasks in evaluate.tasks")
-    log.info("evaluating %s on %s: tasks %s, taggers %s, views %s, device %s", model_dir, data_dir,
+    log.info("evaluating %s on %s%s: tasks %s, taggers %s, views %s, device %s", model_dir, data_dir,
+             f" (test jets: every jet of {test_dir})" if test_dir is not None else "",
              [t.name for t in tasks], [f"{m}_{h}" for m, h in ecfg.taggers], views, device)
     input_dims = contract.input_dims()
     backbone, model_config = load_pretrained_backbone(model_dir, config.model, input_dims, device)
@@ -196,14 +223,15 @@ def _context(config, data_dir: Path, model_dir: Path, out_dir: Path, device) -> 
                  backbone.projection_dim)
         backbone = Projected(backbone).eval()
     # a head is reused only under the same settings and backbone (one trained further retrains its heads)
-    settings = {"inputs": evaluation_inputs(config, model_dir), "model": to_mapping(model_config)}
+    settings = {"inputs": evaluation_inputs(config, model_dir, test_dir), "model": to_mapping(model_config)}
     ctx = EvaluationContext(config, data_dir, out_dir, device, backbone, model_config, input_dims, views, False,
-                            settings)
+                            settings, test_dir=test_dir)
     sizes = {split: len(ctx.loader(split, which).dataset)
              for split, which in (("train", ctx.nominal), ("val", ctx.nominal), ("test", views))}
     for split in ("train", "test"):
         if sizes[split] == 0:
-            raise EvaluationError(f"{data_dir}: the {split} split has no jets of view(s) "
+            where = test_dir if split == "test" and test_dir is not None else data_dir
+            raise EvaluationError(f"{where}: the {split} split has no jets of view(s) "
                                   f"{ctx.nominal if split == 'train' else views} (data.val_fraction / test_fraction?)")
     ctx.has_val = sizes["val"] > 0
     if not ctx.has_val:
@@ -213,7 +241,7 @@ def _context(config, data_dir: Path, model_dir: Path, out_dir: Path, device) -> 
         embed_splits(ctx, sizes)
         missing = [v for v in views if v not in set(ctx.embedded["test"].view.tolist())]
         if missing:
-            raise EvaluationError(f"{data_dir}: the test split has no jets of view(s) {missing}")
+            raise EvaluationError(f"{test_dir or data_dir}: the test split has no jets of view(s) {missing}")
     return ctx, tasks, present
 
 

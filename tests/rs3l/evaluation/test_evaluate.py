@@ -45,7 +45,8 @@ def _jet(rng, label, energy, shift):
             "part_d0": rng.normal(0, 0.01, n), "part_dz": rng.normal(0, 0.01, n)}
 
 
-def write_tiny_dataset(directory, n_groups=150, views=("nominal", "fsr_up"), labels=LABEL_NAMES, seed=0, shards=2):
+def write_tiny_dataset(directory, n_groups=150, views=("nominal", "fsr_up"), labels=LABEL_NAMES, seed=0, shards=2,
+                       first_group=10_000):
     """Write ``n_groups`` groups x ``views`` rows over ``shards`` shards; returns the directory."""
     rng = np.random.default_rng(seed)
     directory = Path(directory)
@@ -57,7 +58,7 @@ def write_tiny_dataset(directory, n_groups=150, views=("nominal", "fsr_up"), lab
             parts = _jet(rng, label, energy, 0.01 * v)
             px, py, pz, e = (float(np.sum(parts[k])) for k in ("part_px", "part_py", "part_pz", "part_energy"))
             pt = np.hypot(px, py)
-            rows.append({"group_id": 10_000 + g, "event_number": g, "view": view, "shower_view": view,
+            rows.append({"group_id": first_group + g, "event_number": g, "view": view, "shower_view": view,
                          "detector_view": "", "process": label.lower(), "label": label, "jet_pt": pt,
                          "jet_eta": np.arcsinh(pz / pt), "jet_phi": np.arctan2(py, px), "jet_energy": e,
                          "jet_mass": np.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0)), "jet_sdmass": 0.0,
@@ -244,6 +245,50 @@ def test_frozen_heads_without_val_split(tiny_dataset, tmp_path):
     assert checkpoint.read_bytes() != before[0]
     assert third["tasks"]["hbb_vs_qcd"]["results"]["frozen_linear"]["1"]["nominal"]["auc"] == \
         pytest.approx(metrics["tasks"]["hbb_vs_qcd"]["results"]["frozen_linear"]["1"]["nominal"]["auc"])
+
+
+def test_an_independent_test_dataset_gives_every_test_jet(tiny_dataset, tmp_path):
+    """With test_dir, every jet of that dataset is predicted and none of the training dataset's."""
+    from rs3l.evaluation.predictions import read_predictions
+
+    test_dir = write_tiny_dataset(tmp_path / "test_data", n_groups=45, seed=1, shards=1, first_group=50_000)
+    config = _tiny_run_config(tasks=["hbb_vs_qcd"], modes=["frozen", "finetune"], heads=["linear"],
+                              finetune_head="linear", label_fractions=[1.0], finetune_epochs=1, min_steps=1,
+                              batch_size=64, bootstrap=0, tsne_samples=0, plot_formats=["png"])
+    config.data.cache_dir = str(tmp_path / "caches")  # one cache root for both datasets
+    _save_backbone(config, tmp_path / "model")
+    out = tmp_path / "out"
+    metrics = evaluate(config, tiny_dataset, tmp_path / "model", out, device="cpu", test_dir=test_dir)
+    assert metrics["test_dir"] == str(test_dir)
+    cols, _ = read_predictions(out / "predictions" / "hbb_vs_qcd.parquet")
+    hbb_vs_qcd = [50_000 + g for g in range(45)]  # every group is H->bb or QCD (quark, gluon)
+    for tagger in ("frozen_linear", "finetune_linear"):
+        for view in ("nominal", "fsr_up"):
+            sel = (cols["tagger"] == tagger) & (cols["view"] == view)
+            assert sorted(cols["group_id"][sel]) == hbb_vs_qcd, (tagger, view)
+    assert metrics["tasks"]["hbb_vs_qcd"]["n_test"]["nominal"] == 45
+    # the two datasets' caches, same settings, do not replace each other
+    assert len(list((tmp_path / "caches").glob("particles-*"))) == 1
+    assert len(list((tmp_path / "caches" / "test-data").glob("particles-*"))) == 1
+    # the report is current for this test dataset only, and not after it changes
+    assert evaluation_is_current(out, config, tmp_path / "model", test_dir)
+    assert not evaluation_is_current(out, config, tmp_path / "model")
+    write_tiny_dataset(test_dir, n_groups=46, seed=1, shards=1, first_group=50_000)
+    assert not evaluation_is_current(out, config, tmp_path / "model", test_dir)
+
+
+def test_an_independent_test_dataset_must_hold_the_views_and_labels(tiny_dataset, tmp_path):
+    config = _tiny_run_config(tasks=["hbb_vs_qcd"], views=["nominal", "fsr_up"])
+    no_view = write_tiny_dataset(tmp_path / "no_view", n_groups=9, views=("nominal",), shards=1)
+    with pytest.raises(EvaluationError, match=r"view 'fsr_up' requested by evaluate.views is not in the dataset") as err:
+        evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", test_dir=no_view)
+    assert str(no_view) in str(err.value)
+    no_hbb = write_tiny_dataset(tmp_path / "no_hbb", n_groups=9, labels=("quark", "gluon"), shards=1)
+    with pytest.raises(EvaluationError, match=r"no_hbb: the test dataset has no jets labelled \['Hbb'\]"):
+        evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", test_dir=no_hbb)
+    config.evaluate.nominal_view = "herwig"
+    with pytest.raises(EvaluationError, match=r"view 'herwig' requested by evaluate.nominal_view \(the training view\)"):
+        evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", test_dir=no_view)
 
 
 @pytest.mark.parametrize("representation, dim", [("embedding", 8), ("projection", 5)])
