@@ -61,7 +61,8 @@ log = logging.getLogger("bench_robustness")
 
 TASK = "hbb_vs_qcd"
 NOMINAL, SEED, VINCIA, THERMAL = "nominal@replica0", "seed@replica0", "vincia@replica0", "thermal@replica0"
-VIEWS = [VINCIA, THERMAL, SEED, "fsr_up@replica0"]
+VIEWS = [VINCIA, THERMAL, SEED]
+TEST_VIEWS = [NOMINAL, *VIEWS]  # the views whose outputs are compared (FSR up/down only pair)
 ARMS = {  # name -> (table label, run config, section -> overrides)
     "rs3l": ("RS3L protocol", "robustness_rs3l.yaml", {}),
     "heldout": ("held-out protocol", "robustness_heldout.yaml", {}),
@@ -77,33 +78,57 @@ TAGGERS = {FROZEN_LINEAR: "frozen linear", FROZEN_MLP: "frozen MLP", FINETUNE: "
 FRACTIONS = (0.01, 0.1, 1.0)
 
 SIZES = {  # events per process, seeds, pre-training epochs, fine-tune/supervised epochs, bootstrap resamples
-    "quick": dict(events=200, seeds=[0, 1], epochs=2, finetune_epochs=2, min_steps=10, resamples=50,
-                  arms=["rs3l", "heldout"]),
-    "hour": dict(events=8000, seeds=[0, 1, 2, 3, 4], epochs=10, finetune_epochs=10, min_steps=200, resamples=200,
-                 arms=["rs3l", "heldout", "projection"]),
-    # for a GPU machine with many cores (not run here): about 20x the hour preset's H->bb test jets, which
-    # brings the W1 floor under the shower-model shifts the hour preset hints at (see docs/evaluation.md)
-    "large": dict(events=150000, seeds=[0, 1, 2, 3, 4], epochs=30, finetune_epochs=20, min_steps=200,
-                  resamples=200, arms=["rs3l", "heldout", "projection"]),
+    "quick": dict(events=200, test_events=[300, 100], seeds=[0, 1], epochs=2, finetune_epochs=2, min_steps=10,
+                  resamples=50, arms=["rs3l", "heldout"]),
+    # training jets as before; the test jets come from an independent dataset 12x the old test split's H->bb
+    "hour": dict(events=5000, test_events=[24000, 6000], seeds=[0, 1, 2, 3], epochs=10, finetune_epochs=10,
+                 min_steps=200, resamples=200, arms=["rs3l", "heldout"]),
+    # for a GPU machine with many cores (not run here): 8x the hour preset's H->bb test jets and 20x its training jets
+    "large": dict(events=100000, test_events=[200000, 50000], seeds=[0, 1, 2, 3, 4], epochs=30, finetune_epochs=20,
+                  min_steps=200, resamples=200, arms=["rs3l", "heldout", "projection"]),
 }
 
 
 # --- configs ------------------------------------------------------------------------------
+def generation_config(args, test: bool = False) -> dict:
+    """The ``generation`` section: the training dataset, or (``test``) the independent test dataset.
+
+    The test dataset has other hard events (the generation seed + 1), its own events per
+    process (``--test-events``) and only the views that are compared.
+    """
+    from sim_pairs.typed_config import load_yaml
+
+    generation = load_yaml(CONFIG_DIR / "generation" / "robustness.yaml")
+    events = dict(zip(("hbb", "qcd"), args.test_events)) if test else {}
+    generation["processes"] = [{**p, "events": events.get(p["name"], args.events)} for p in generation["processes"]]
+    if test:
+        generation["seed"] += 1
+        generation["views"] = {v: generation["views"][v] for v in (view.split("@")[0] for view in TEST_VIEWS)}
+    return generation
+
+
+def has_test_data(args) -> bool:
+    return any(args.test_events)
+
+
 def build_config(arm: str, seed: int, args, modes=("frozen", "finetune")):
-    """The run config of one arm and seed: the shipped protocol config with this run's sizes."""
+    """The run config of one arm and seed: the shipped protocol config with this run's sizes.
+
+    With an independent test dataset the training dataset keeps no test split.
+    """
     from rs3l.config import load_config
-    from sim_pairs.typed_config import load_yaml, to_mapping
+    from sim_pairs.typed_config import to_mapping
 
     _, name, overrides = ARMS.get(arm, ARMS["heldout"])
-    generation = load_yaml(CONFIG_DIR / "generation" / "robustness.yaml")
-    generation["processes"] = [{**p, "events": args.events} for p in generation["processes"]]
     base = load_config(CONFIG_DIR / name)
     pretrain = dict(overrides.get("pretrain", {}))
     pretrain["epochs"] = args.epochs * pretrain.pop("epochs_factor", 1)
     evaluate = {"modes": list(modes), "finetune_epochs": args.finetune_epochs, "min_steps": args.min_steps,
-                "seed": seed, "tsne_samples": 0, "plot_formats": ["png"], "bootstrap": 20}
+                "seed": seed, "tsne_samples": 0, "plot_formats": ["png"], "bootstrap": 20, "views": TEST_VIEWS}
+    data = {**to_mapping(base.data), "test_fraction": 0.0} if has_test_data(args) else to_mapping(base.data)
     return load_config(CONFIG_DIR / name, overrides={
-        "generation": generation, "model": {**to_mapping(base.model), **overrides.get("model", {})},
+        "generation": generation_config(args), "data": data,
+        "model": {**to_mapping(base.model), **overrides.get("model", {})},
         "pretrain": {**pretrain, "seed": seed}, "evaluate": evaluate})
 
 
@@ -114,15 +139,28 @@ def generate_dataset(args, data: Path, timings: Timings) -> dict:
                          f"{args.events} hard events per process (qcd, hbb), views {list(config.generation.views)}")
 
 
+def generate_test_dataset(args, data: Path, timings: Timings) -> dict | None:
+    """The independent test dataset (``--test-events``), or None: the training dataset's test split."""
+    from rs3l.config import load_config
+
+    if not has_test_data(args):
+        return None
+    hbb, qcd = args.test_events
+    config = load_config(CONFIG_DIR / ARMS["heldout"][1], overrides={"generation": generation_config(args, test=True)})
+    return generate_once(config, data, args.workers, timings, f"independent test jets: {hbb} H->bb and {qcd} QCD hard "
+                         f"events, generation seed {config.generation.seed}, views {list(config.generation.views)}")
+
+
 def _evaluate(config, args, data: Path, model: Path, report: Path, timings: Timings, stage: str) -> Path:
     from rs3l.evaluation.evaluate import evaluate, evaluation_is_current
 
-    if evaluation_is_current(report, config, model):
+    test = args.test_data if has_test_data(args) else None
+    if evaluation_is_current(report, config, model, test):
         log.info("%s: metrics found in %s, skipping evaluation", stage, report)
     else:
         log.info("%s: evaluating %s -> %s", stage, [f"{m}_{h}" for m, h in config.evaluate.taggers], report)
         t0 = time.perf_counter()
-        evaluate(config, data, model, report, device=args.device)
+        evaluate(config, data, model, report, device=args.device, test_dir=test)
         timings.set(f"{stage}/evaluate", time.perf_counter() - t0)
     return report / "predictions" / f"{TASK}.parquet"
 
@@ -294,14 +332,21 @@ def resolution_line(numbers: dict) -> str:
             f"error): {len(visible)} of {2 * len(numbers)}" + (f": {', '.join(visible)}" if visible else "") + ".")
 
 
-def run_size(args, meta: dict, comp, seconds: float, device: str) -> str:
+def _groups(meta: dict) -> str:
     labels: dict[str, int] = {}
     for shard in meta.get("shards", {}).values():
         for k, v in shard.get("labels", {}).items():
             labels[k] = labels.get(k, 0) + v
-    groups = ", ".join(f"{k} {v}" for k, v in sorted(labels.items()))
-    return (f"Run size: {args.events} hard events per process (qcd, hbb), groups {groups}; {len(comp.group_id)} "
-            f"H-vs-QCD test groups; seeds {args.seeds}; pre-training {args.epochs} epochs; fine-tuned and supervised "
+    return ", ".join(f"{k} {v}" for k, v in sorted(labels.items()))
+
+
+def run_size(args, meta: dict, test_meta: dict | None, comp, seconds: float, device: str) -> str:
+    test = ("the training dataset's test split" if test_meta is None else
+            f"an independent test dataset of {args.test_events[0]} H->bb and {args.test_events[1]} QCD hard events "
+            f"(groups {_groups(test_meta)})")
+    return (f"Run size: {args.events} hard events per process (qcd, hbb), groups {_groups(meta)}; test jets from "
+            f"{test}: {len(comp.group_id)} H-vs-QCD test groups; seeds {args.seeds}; pre-training {args.epochs} "
+            f"epochs; fine-tuned and supervised "
             f"{args.finetune_epochs} epochs (at least {args.min_steps} steps); {args.resamples} bootstrap resamples; "
             f"device {device}; {seconds / 60:.1f} min in all (sum of the stages).")
 
@@ -310,7 +355,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=list(SIZES), default="hour", help="preset (default: hour, the 2-core one)")
     parser.add_argument("--out", type=Path, help="cache and results directory (default runs/bench_robustness_<size>)")
-    parser.add_argument("--events", type=int, help="hard events per process")
+    parser.add_argument("--events", type=int, help="hard events per process of the training dataset")
+    parser.add_argument("--test-events", type=int, nargs=2, metavar=("HBB", "QCD"),
+                        help="hard events of an independent test dataset (0 0: none, the training dataset's test split)")
     parser.add_argument("--seeds", type=int, nargs="+", help="pre-training (and head) seeds")
     parser.add_argument("--epochs", type=int, help="pre-training epochs")
     parser.add_argument("--finetune-epochs", type=int, help="epochs of the fine-tuned and supervised taggers")
@@ -335,6 +382,8 @@ def main(argv=None) -> None:
     timings = Timings(out / "timings.json")
     device = str(resolve_device(args.device))
     meta = generate_dataset(args, out / "data", timings)
+    args.test_data = out / "test_data"
+    test_meta = generate_test_dataset(args, args.test_data, timings)
     files: dict[tuple[str, int], Path] = {}
     for seed in args.seeds:
         files[(SUPERVISED, seed)] = run_supervised(seed, args, out / "data", out, timings)
@@ -345,7 +394,7 @@ def main(argv=None) -> None:
     accuracy, robustness, numbers = tables(comp, args.arms)
     aims_text, aims_list = aims(comp)
     timings.set("comparison", time.perf_counter() - t0)
-    size = run_size(args, meta, comp, timings.total, device)
+    size = run_size(args, meta, test_meta, comp, timings.total, device)
     notes = ("Mean over seeds ± total error (bootstrap of the test groups and the seed spread in quadrature); "
              "'/ sup.': ratio to the supervised tagger at the same label fraction (the supervised tagger does not "
              "depend on the arm). R50 = 1/eps_B at eps_S = 0.5 (eps_B floored at one background jet). W1: "
@@ -361,7 +410,7 @@ def main(argv=None) -> None:
           + ", ".join(f"{k} {v:.0f}" for k, v in timings.values.items()))
     (out / "robustness_table.md").write_text(body)
     (out / "robustness_table.json").write_text(json.dumps({
-        "run": {**{k: getattr(args, k) for k in ("size", "events", "seeds", "epochs", "finetune_epochs",
+        "run": {**{k: getattr(args, k) for k in ("size", "events", "test_events", "seeds", "epochs", "finetune_epochs",
                                                  "min_steps", "resamples", "arms")},
                 "device": device, "seconds": timings.total, "stage_seconds": timings.values,
                 "test_groups": len(comp.group_id)},

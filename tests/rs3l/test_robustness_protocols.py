@@ -49,3 +49,29 @@ def test_the_two_protocols_differ_only_in_their_positive_views():
     assert rs3l["data"].pop("positive_views") == [*heldout["data"].pop("positive_views"), "vincia@replica0"]
     rs3l.pop("base_dir", None), heldout.pop("base_dir", None)
     assert rs3l == heldout
+
+
+def test_the_benchmarks_test_dataset_has_other_hard_events_and_only_the_compared_views(monkeypatch):
+    """bench_robustness.py's independent test dataset: another generation seed, its own sizes, no pair-only views."""
+    import argparse
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    monkeypatch.delitem(sys.modules, "bench_robustness", raising=False)
+    import bench_robustness as bench
+
+    args = argparse.Namespace(events=100, test_events=[300, 50], epochs=1, finetune_epochs=1, min_steps=1)
+    train, test = bench.generation_config(args), bench.generation_config(args, test=True)
+    assert test["seed"] != train["seed"]
+    assert {p["name"]: p["events"] for p in train["processes"]} == {"qcd": 100, "hbb": 100}
+    assert {p["name"]: p["events"] for p in test["processes"]} == {"qcd": 50, "hbb": 300}
+    assert set(test["views"]) == {"nominal", "seed", "vincia", "thermal"}
+    assert {k: v for k, v in test.items() if k not in ("seed", "processes", "views")} == \
+        {k: v for k, v in train.items() if k not in ("seed", "processes", "views")}
+    config = bench.build_config("rs3l", 0, args)
+    assert config.data.test_fraction == 0.0  # every training-dataset jet trains or validates
+    assert config.evaluate.views == [f"{v}@replica0" for v in test["views"]]
+    args.test_events = [0, 0]  # no test dataset: the training dataset keeps its test split
+    assert bench.build_config("rs3l", 0, args).data.test_fraction == load_config(
+        CONFIG_DIR / "robustness_rs3l.yaml").data.test_fraction
