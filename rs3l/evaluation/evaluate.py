@@ -72,13 +72,17 @@ def dataset_inventory(data_dir: str | Path) -> tuple[Counter, Counter]:
     return labels, views
 
 
+def _require_view(view: str, views: Counter, data_dir: Path, key: str) -> None:
+    if view not in views:
+        raise EvaluationError(f"{data_dir}: view '{view}' requested by evaluate.{key} is not in the dataset; "
+                              f"its views are {sorted(views)}")
+
+
 def _check_views(config, views: Counter, data_dir: Path) -> list[str]:
     ecfg = config.evaluate
     wanted = [ecfg.nominal_view] + [v for v in ecfg.views if v != ecfg.nominal_view]
     for v in wanted:
-        if v not in views:
-            raise EvaluationError(f"{data_dir}: view '{v}' requested by evaluate.{'nominal_view' if v == ecfg.nominal_view else 'views'} "
-                                  f"is not in the dataset; its views are {sorted(views)}")
+        _require_view(v, views, data_dir, "nominal_view" if v == ecfg.nominal_view else "views")
         if not config.data.view_allowed(v):
             raise EvaluationError(f"view '{v}' is excluded by data.views = {config.data.views} in the config")
     if ecfg.views:
@@ -197,9 +201,7 @@ def _context(config, data_dir: Path, model_dir: Path, out_dir: Path, device,
     if test_dir is None:
         views = _check_views(config, views_count, data_dir)
     else:
-        if ecfg.nominal_view not in views_count:
-            raise EvaluationError(f"{data_dir}: view '{ecfg.nominal_view}' requested by evaluate.nominal_view (the "
-                                  f"training view) is not in the dataset; its views are {sorted(views_count)}")
+        _require_view(ecfg.nominal_view, views_count, data_dir, "nominal_view (the training view)")
         test_labels, test_views = dataset_inventory(test_dir)
         views = _check_views(config, test_views, test_dir)
         lacking = sorted(c for c in contract.labels if c in labels_count and c not in test_labels)
