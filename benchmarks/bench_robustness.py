@@ -20,7 +20,9 @@ and epochs, pre-trained under each *arm* and each seed:
 Ablations of the RS3L protocol, run when named in ``--arms``: ``temperature`` (NT-Xent
 T = 0.5 instead of 0.1), ``wide`` (32-d embedding instead of 8), ``long`` (three
 times the pre-training epochs) and ``vincia`` (every pair is nominal with Vincia: the
-most direct invariance to the shower model that robustness is measured on).
+most direct invariance to the shower model that robustness is measured on) and
+``finetune`` (the fine-tuned model at the supervised tagger's lr 1e-3 instead of RS3L's
+1e-4, which a few hundred steps may leave too close to the pre-trained backbone).
 
 Each pre-trained backbone is evaluated with ``rs3l.evaluation.evaluate`` (H->bb vs
 QCD): a frozen linear probe, a frozen MLP and the fine-tuned ("floating") model, at
@@ -80,6 +82,8 @@ ARMS = {  # name -> (table label, run config, section -> overrides)
     "long": ("RS3L protocol, 3x epochs", "robustness_rs3l.yaml", {"pretrain": {"epochs_factor": 3}}),
     "vincia": ("RS3L protocol, Vincia the only positive", "robustness_rs3l.yaml",
                {"data": {"positive_views": ["vincia@replica0"]}}),
+    "finetune": ("RS3L protocol, fine-tuned at lr 1e-3", "robustness_rs3l.yaml",
+                 {"evaluate": {"finetune_lr": 1.0e-3, "modes": ["finetune"]}}),
 }
 SUPERVISED = "supervised"
 FROZEN_LINEAR, FROZEN_MLP, FINETUNE, SUPERVISED_MLP = "frozen_linear", "frozen_mlp", "finetune_mlp", "supervised_mlp"
@@ -133,7 +137,8 @@ def build_config(arm: str, seed: int, args, modes=("frozen", "finetune")):
     pretrain = dict(overrides.get("pretrain", {}))
     pretrain["epochs"] = args.epochs * pretrain.pop("epochs_factor", 1)
     evaluate = {"modes": list(modes), "finetune_epochs": args.finetune_epochs, "min_steps": args.min_steps,
-                "seed": seed, "tsne_samples": 0, "plot_formats": ["png"], "bootstrap": 20, "views": TEST_VIEWS}
+                "seed": seed, "tsne_samples": 0, "plot_formats": ["png"], "bootstrap": 20, "views": TEST_VIEWS,
+                **overrides.get("evaluate", {})}
     data = {**to_mapping(base.data), **overrides.get("data", {})}
     if has_test_data(args):
         data["test_fraction"] = 0.0
@@ -177,14 +182,19 @@ def _evaluate(config, args, data: Path, model: Path, report: Path, timings: Timi
 
 
 def run_arm(arm: str, seed: int, args, data: Path, out: Path, timings: Timings) -> Path:
-    """Pre-train one arm with one seed and evaluate it; the path of its predictions."""
+    """Pre-train one arm with one seed and evaluate it; the path of its predictions.
+
+    An arm that changes only the ``evaluate`` section evaluates the RS3L protocol's backbones.
+    """
     from rs3l.train.pretrain import pretrain
 
     config = build_config(arm, seed, args)
     directory = out / arm / f"seed_{seed}"
+    heads_only = arm != "rs3l" and set(ARMS[arm][2]) == {"evaluate"}
+    pretrained = out / "rs3l" / f"seed_{seed}" if heads_only else directory
     d = config.to_dict()
-    check_settings(directory, {"events": args.events, **{k: d[k] for k in ("data", "model", "pretrain")}})
-    model = directory / "model"
+    check_settings(pretrained, {"events": args.events, **{k: d[k] for k in ("data", "model", "pretrain")}})
+    model = pretrained / "model"
     stage = f"{arm}/seed_{seed}"
     if not (model / "model.pt").is_file():
         log.info("%s: pre-training %d epochs, positives %s%s", stage, config.pretrain.epochs,

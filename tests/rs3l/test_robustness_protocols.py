@@ -75,3 +75,29 @@ def test_the_benchmarks_test_dataset_has_other_hard_events_and_only_the_compared
     args.test_events = [0, 0]  # no test dataset: the training dataset keeps its test split
     assert bench.build_config("rs3l", 0, args).data.test_fraction == load_config(
         CONFIG_DIR / "robustness_rs3l.yaml").data.test_fraction
+
+
+def test_the_benchmarks_ablation_arms_change_only_their_own_setting(monkeypatch):
+    """Each ablation differs from the RS3L protocol in the section it names, and the
+    fine-tuning one only in the fine-tuned tagger's learning rate (it reuses the RS3L backbones)."""
+    import argparse
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    monkeypatch.delitem(sys.modules, "bench_robustness", raising=False)
+    import bench_robustness as bench
+
+    args = argparse.Namespace(events=100, test_events=[300, 50], epochs=2, finetune_epochs=1, min_steps=1)
+    rs3l = bench.build_config("rs3l", 0, args).to_dict()
+    sections = ("data", "model", "pretrain", "evaluate")
+    for arm, (_, _, overrides) in bench.ARMS.items():
+        if arm in ("rs3l", "heldout"):
+            continue
+        config = bench.build_config(arm, 0, args).to_dict()
+        changed = {s for s in sections if config[s] != rs3l[s]}
+        assert changed == set(overrides), arm
+    finetune = bench.build_config("finetune", 0, args)
+    assert finetune.evaluate.finetune_lr == 1e-3 != rs3l["evaluate"]["finetune_lr"]
+    assert finetune.evaluate.modes == ["finetune"]
+    assert bench.build_config("long", 0, args).pretrain.epochs == 3 * args.epochs
