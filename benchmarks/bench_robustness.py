@@ -22,7 +22,10 @@ T = 0.5 instead of 0.1), ``wide`` (32-d embedding instead of 8), ``long`` (three
 times the pre-training epochs) and ``vincia`` (every pair is nominal with Vincia: the
 most direct invariance to the shower model that robustness is measured on) and
 ``finetune`` (the fine-tuned model at the supervised tagger's lr 1e-3 instead of RS3L's
-1e-4, which a few hundred steps may leave too close to the pre-trained backbone).
+1e-4, which a few hundred steps may leave too close to the pre-trained backbone) and
+``pooled`` (heads on the 128-d pooled node features of the RS3L protocol's backbones,
+before the MLP to the 8-d embedding: that MLP is itself a projection head, and SimCLR's
+linear probes read the representation before theirs).
 
 Each pre-trained backbone is evaluated with ``rs3l.evaluation.evaluate`` (H->bb vs
 QCD): a frozen linear probe, a frozen MLP and the fine-tuned ("floating") model, at
@@ -84,6 +87,8 @@ ARMS = {  # name -> (table label, run config, section -> overrides)
                {"data": {"positive_views": ["vincia@replica0"]}}),
     "finetune": ("RS3L protocol, fine-tuned at lr 1e-3", "robustness_rs3l.yaml",
                  {"evaluate": {"finetune_lr": 1.0e-3, "modes": ["finetune"]}}),
+    "pooled": ("RS3L protocol, heads on the pooled features", "robustness_rs3l.yaml",
+               {"evaluate": {"representation": "pooled"}}),
 }
 SUPERVISED = "supervised"
 FROZEN_LINEAR, FROZEN_MLP, FINETUNE, SUPERVISED_MLP = "frozen_linear", "frozen_mlp", "finetune_mlp", "supervised_mlp"

@@ -114,12 +114,12 @@ def _graph_tagger(ctx: EvaluationContext, mode: str, head: torch.nn.Module) -> t
         for p in net.parameters():
             p.requires_grad_(True)
         return Tagger(net, head), ecfg.finetune_lr
-    from rs3l.models.backbone import Projected, build_backbone
+    from rs3l.models.backbone import Pooled, Projected, build_backbone
 
     torch.manual_seed(ecfg.seed)
     net = build_backbone(ctx.model_config, ctx.input_dims)
-    if isinstance(ctx.backbone, Projected):  # the same architecture as the heads of the other rows see
-        net = Projected(net)
+    if isinstance(ctx.backbone, (Projected, Pooled)):  # the same architecture as the heads of the other rows see
+        net = type(ctx.backbone)(net)
     return Tagger(net, head), ecfg.supervised_lr
 
 

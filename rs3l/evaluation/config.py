@@ -63,10 +63,11 @@ class EvaluateConfig:
     plot_formats: list[Literal["png", "pdf"]] = field(default_factory=lambda: ["png", "pdf"])
     seed: int = 0
     num_workers: int = 0  # data-loader workers
-    # what the frozen heads see and fine-tuning starts from, when the backbone has a projection head
-    # (model.projection): 'embedding', the representation before it (SimCLR practice), or 'projection',
-    # the space the contrastive loss saw; the same thing for a backbone without one
-    representation: Literal["embedding", "projection"] = "embedding"
+    # what the frozen heads see and fine-tuning starts from: 'embedding' (RS3L), the backbone's output,
+    # before a projection head (model.projection) when it has one (SimCLR practice); 'projection', the
+    # projection head's output, the space the contrastive loss saw (the embedding without one); 'pooled',
+    # the pooled node features before the MLP to the embedding (that MLP is itself a projection head)
+    representation: Literal["embedding", "projection", "pooled"] = "embedding"
 
     def __post_init__(self):
         for name in ("heads", "modes"):

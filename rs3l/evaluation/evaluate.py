@@ -39,7 +39,7 @@ from sim_pairs.typed_config import to_mapping
 
 from rs3l import __version__
 from rs3l.device import resolve_device
-from rs3l.models.backbone import Projected
+from rs3l.models.backbone import Pooled, Projected
 
 from .cells import EvaluationContext, embed_splits, train_cell
 from .predictions import read_predictions, write_predictions
@@ -224,6 +224,10 @@ def _context(config, data_dir: Path, model_dir: Path, out_dir: Path, device,
         log.info("heads train on the projection head's output (%d-d), evaluate.representation = projection",
                  backbone.projection_dim)
         backbone = Projected(backbone).eval()
+    elif ecfg.representation == "pooled":
+        log.info("heads train on the pooled node features (%d-d) before the MLP to the %d-d embedding, "
+                 "evaluate.representation = pooled", backbone.representation_dim, backbone.embedding_dim)
+        backbone = Pooled(backbone).eval()
     # a head is reused only under the same settings and backbone (one trained further retrains its heads)
     settings = {"inputs": evaluation_inputs(config, model_dir, test_dir), "model": to_mapping(model_config)}
     ctx = EvaluationContext(config, data_dir, out_dir, device, backbone, model_config, input_dims, views, False,

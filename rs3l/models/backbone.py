@@ -21,7 +21,7 @@ from .encoders import NodeTypeEncoder
 from .mlp import make_mlp
 from .pooling import GlobalPooling
 
-__all__ = ["Backbone", "Projected", "build_backbone"]
+__all__ = ["Backbone", "Projected", "Pooled", "build_backbone"]
 
 
 class Backbone(nn.Module):
@@ -97,6 +97,11 @@ class Backbone(nn.Module):
     def projection_dim(self) -> int:
         return self.embedding_dim if self.projection is None else _out_features(self.projection)
 
+    @property
+    def representation_dim(self) -> int:
+        """Width C of :meth:`representation` (the pooled features the head MLP reads)."""
+        return [m for m in self.head.modules() if isinstance(m, nn.Linear)][0].in_features
+
 
 class Projected(nn.Module):
     """A backbone whose output is its projection head's: ``backbone.project(backbone(batch))``.
@@ -115,6 +120,30 @@ class Projected(nn.Module):
     @property
     def embedding_dim(self) -> int:
         return self.backbone.projection_dim
+
+
+class Pooled(nn.Module):
+    """A backbone whose output is its pooled node features, before the MLP to the embedding.
+
+    In SimCLR's terms (arXiv 2002.05709) RS3L's MLP 128 -> 64 -> 32 -> 32 -> 8 is itself a
+    projection head: the contrastive loss sees its output and keeps in it little besides
+    what the positive pairs share. Evaluation uses this wrapper when heads are to be
+    trained on the representation before it (``evaluate.representation: pooled``); the
+    MLP's weights stay in the module, unused.
+
+    Shapes: ``Batch of B jets -> [B, C]`` (C = :attr:`Backbone.representation_dim`).
+    """
+
+    def __init__(self, backbone: Backbone):
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, data) -> Tensor:
+        return self.backbone.representation(data)
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.backbone.representation_dim
 
 
 def _out_features(mlp: nn.Module) -> int:

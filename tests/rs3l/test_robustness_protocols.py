@@ -101,3 +101,4 @@ def test_the_benchmarks_ablation_arms_change_only_their_own_setting(monkeypatch)
     assert finetune.evaluate.finetune_lr == 1e-3 != rs3l["evaluate"]["finetune_lr"]
     assert finetune.evaluate.modes == ["finetune"]
     assert bench.build_config("long", 0, args).pretrain.epochs == 3 * args.epochs
+    assert bench.build_config("pooled", 0, args).evaluate.representation == "pooled" != rs3l["evaluate"]["representation"]

@@ -291,9 +291,11 @@ def test_an_independent_test_dataset_must_hold_the_views_and_labels(tiny_dataset
         evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", test_dir=no_view)
 
 
-@pytest.mark.parametrize("representation, dim", [("embedding", 8), ("projection", 5)])
+@pytest.mark.parametrize("representation, dim", [("embedding", 8), ("projection", 5), ("pooled", 12)])
 def test_heads_train_on_the_representation_asked_for(tiny_dataset, tmp_path, representation, dim):
-    """With a projection head, evaluate.representation picks the heads' input: before it (8-d) or after it (5-d)."""
+    """evaluate.representation picks the heads' input, for frozen heads and the supervised tagger alike: the
+    embedding before the projection head (8-d), the projection head's output (5-d) or the pooled node
+    features before the MLP to the embedding (12-d, the last EdgeConv block's width)."""
     import torch
 
     from rs3l.train.checkpoint import load_checkpoint
@@ -302,6 +304,7 @@ def test_heads_train_on_the_representation_asked_for(tiny_dataset, tmp_path, rep
                               label_fractions=[1.0], finetune_head="linear", finetune_epochs=1, min_steps=1, batch_size=64, bootstrap=0,
                               tsne_samples=0, plot_formats=["png"], representation=representation)
     config.model.projection = [16, 5]
+    config.model.edge_conv_channels = [[16], [12]]
     _save_backbone(config, tmp_path / "model")
     metrics = evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", device="cpu")
     assert metrics["tasks"]["hbb_vs_qcd"]["results"]["frozen_linear"]["1"]["nominal"]["auc"]["value"] > 0.5
