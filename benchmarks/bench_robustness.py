@@ -23,7 +23,7 @@ times the pre-training epochs) and ``vincia`` (every pair is nominal with Vincia
 most direct invariance to the shower model that robustness is measured on) and
 ``finetune`` (the fine-tuned model at the supervised tagger's lr 1e-3 instead of RS3L's
 1e-4, which a few hundred steps may leave too close to the pre-trained backbone) and
-``pooled`` (heads on the 128-d pooled node features of the RS3L protocol's backbones,
+``pooled`` (heads on the pooled node features (64-d) of the RS3L protocol's backbones,
 before the MLP to the 8-d embedding: that MLP is itself a projection head, and SimCLR's
 linear probes read the representation before theirs).
 
