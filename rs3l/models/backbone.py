@@ -100,7 +100,7 @@ class Backbone(nn.Module):
     @property
     def representation_dim(self) -> int:
         """Width C of :meth:`representation` (the pooled features the head MLP reads)."""
-        return [m for m in self.head.modules() if isinstance(m, nn.Linear)][0].in_features
+        return _linears(self.head)[0].in_features
 
 
 class Projected(nn.Module):
@@ -146,8 +146,12 @@ class Pooled(nn.Module):
         return self.backbone.representation_dim
 
 
+def _linears(mlp: nn.Module) -> list[nn.Linear]:
+    return [m for m in mlp.modules() if isinstance(m, nn.Linear)]
+
+
 def _out_features(mlp: nn.Module) -> int:
-    return [m for m in mlp.modules() if isinstance(m, nn.Linear)][-1].out_features
+    return _linears(mlp)[-1].out_features
 
 
 def build_backbone(config: BackboneConfig, input_dims: dict[str, int]) -> Backbone:
