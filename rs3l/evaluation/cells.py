@@ -137,11 +137,12 @@ def train_cell(ctx: EvaluationContext, target: TaskTarget, mode: str, head_kind:
     ecfg, task = ctx.config.evaluate, target.task
     tagger = f"{mode}_{head_kind}"
     run = ctx.out_dir / "heads" / task.name / tagger / f"fraction_{fraction:g}"
-    settings = {**ctx.settings, "task": task.name, "tagger": tagger, "fraction": fraction, "target": target.state()}
+    settings = {**ctx.settings, "task": task.name, "tagger": tagger, "fraction": fraction, "target": target.state(),
+                "head_input": ecfg.head_input}
     resume = _reusable(run, settings)
     log.info("task %s: training %s on %s of the labelled jets -> %s", task.name, tagger, f"{fraction:.0%}", run)
     torch.manual_seed(ecfg.seed)
-    head = build_head(head_kind, ctx.backbone.embedding_dim, target.out_dim, ecfg.mlp_hidden)
+    head = build_head(head_kind, ctx.backbone.embedding_dim, target.out_dim, ecfg.mlp_hidden, ecfg.head_input)
     common = dict(out_dir=run, fraction=fraction, device=ctx.device, seed=ecfg.seed, resume=resume, config=settings,
                   patience=ecfg.patience)
     select = task_selector(target, fraction, ecfg.seed)

@@ -68,6 +68,10 @@ class EvaluateConfig:
     # projection head's output, the space the contrastive loss saw (the embedding without one); 'pooled',
     # the pooled node features before the MLP to the embedding (that MLP is itself a projection head)
     representation: Literal["embedding", "projection", "pooled"] = "embedding"
+    # what every head does to its input first: 'l2' divides it by its L2 norm (RS3L); 'standardise' subtracts
+    # each feature's mean and divides by its standard deviation (MAE's linear probe), which keeps the norm that
+    # sum pooling fills with the multiplicity; 'none' leaves it as it is
+    head_input: Literal["l2", "standardise", "none"] = "l2"
 
     def __post_init__(self):
         for name in ("heads", "modes"):

@@ -13,6 +13,9 @@ A frozen backbone in eval mode is a fixed function, so each split is embedded on
   loop (no per-step logging or checkpoints), keeping the epoch with the lowest loss on
   the validation split and stopping after ``patience`` epochs without improvement.
 
+A head that standardises its input (``input_norm: standardise``) does so with the mean
+and variance of the training embeddings, fixed before it trains.
+
 Each head writes ``OUT/checkpoint.pt`` (weights, settings, history) when done; a later
 run with the same settings loads it instead of training again.
 """
@@ -67,7 +70,8 @@ def fit_linear_probe(head: LinearHead, z: torch.Tensor, y: torch.Tensor, target:
     optimiser.step(closure)
     with torch.no_grad():
         final = float(target.loss(probe(zd), y) + 0.5 * l2 * probe.linear.weight.square().sum())
-    head.load_state_dict({k: v.to(head.linear.weight.dtype) for k, v in probe.state_dict().items()})
+    dtypes = {k: v.dtype for k, v in head.state_dict().items()}
+    head.load_state_dict({k: v.to(dtypes[k]) for k, v in probe.state_dict().items()})
     steps = int(optimiser.state[params[0]].get("n_iter", 0))
     return {"steps": steps, "loss": final}
 
@@ -148,6 +152,9 @@ def train_on_embeddings(head: nn.Module, train, val, target: TaskTarget, *, out_
         if len(vsub):
             val_set = (vsub.z.to(device), target.target(vsub.label, vsub.jet_energy).to(device))
     head.to(device)
+    standardise = getattr(getattr(head, "norm", None), "standardise", None)
+    if standardise is not None:  # the training embeddings' mean and variance, fixed from here on
+        standardise.fix(z)
     if isinstance(head, LinearHead):
         fit = fit_linear_probe(head, z, y, target)
         row = {"epoch": 1, "train_loss": fit["loss"]}

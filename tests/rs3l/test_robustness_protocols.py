@@ -102,3 +102,6 @@ def test_the_benchmarks_ablation_arms_change_only_their_own_setting(monkeypatch)
     assert finetune.evaluate.modes == ["finetune"]
     assert bench.build_config("long", 0, args).pretrain.epochs == 3 * args.epochs
     assert bench.build_config("pooled", 0, args).evaluate.representation == "pooled" != rs3l["evaluate"]["representation"]
+    pooled_std = bench.build_config("pooled_std", 0, args).evaluate
+    assert (pooled_std.representation, pooled_std.head_input, pooled_std.modes) == ("pooled", "standardise", ["frozen"])
+    assert rs3l["evaluate"]["head_input"] == "l2"

@@ -312,3 +312,24 @@ def test_heads_train_on_the_representation_asked_for(tiny_dataset, tmp_path, rep
         ckpt = load_checkpoint(tmp_path / "out" / "heads" / "hbb_vs_qcd" / tagger / "fraction_1" / "checkpoint.pt")
         weights = [v for k, v in ckpt["model"].items() if k.endswith("linear.weight")]
         assert weights and all(w.shape[-1] == dim for w in weights), (tagger, [w.shape for w in weights])
+
+
+def test_heads_standardise_their_input_when_asked(tiny_dataset, tmp_path):
+    """evaluate.head_input: standardise gives every head a standardisation: fixed to the training embeddings'
+    statistics for frozen heads, a batch normalisation that trains with the fine-tuned backbone."""
+    from rs3l.train.checkpoint import load_checkpoint
+
+    config = _tiny_run_config(tasks=["hbb_vs_qcd"], modes=["frozen", "finetune"], heads=["linear"],
+                              label_fractions=[1.0], finetune_head="linear", finetune_epochs=1, min_steps=1,
+                              batch_size=64, bootstrap=0, tsne_samples=0, plot_formats=["png"],
+                              representation="pooled", head_input="standardise")
+    _save_backbone(config, tmp_path / "model")
+    metrics = evaluate(config, tiny_dataset, tmp_path / "model", tmp_path / "out", device="cpu")
+    assert metrics["tasks"]["hbb_vs_qcd"]["results"]["frozen_linear"]["1"]["nominal"]["auc"]["value"] > 0.5
+    heads = tmp_path / "out" / "heads" / "hbb_vs_qcd"
+    frozen = load_checkpoint(heads / "frozen_linear" / "fraction_1" / "checkpoint.pt")
+    assert bool(frozen["model"]["norm.standardise.fixed"]) and frozen["config"]["head_input"] == "standardise"
+    assert float(frozen["model"]["norm.standardise.running_var"].min()) > 0
+    tuned = load_checkpoint(heads / "finetune_linear" / "fraction_1" / "checkpoint.pt")
+    norm = {k: v for k, v in tuned["model"].items() if "norm.standardise" in k}
+    assert not bool(norm["head.norm.standardise.fixed"]) and int(norm["head.norm.standardise.num_batches_tracked"]) > 0

@@ -53,12 +53,53 @@ def test_heads_shapes_and_repr():
     z = torch.randn(5, 8)
     assert LinearHead(8, 1)(z).shape == (5, 1)
     assert MLPHead(8, 3)(z).shape == (5, 3)
-    assert repr(MLPHead(8, 1)) == "MLPHead(8 -> 128 -> 64 -> 32 -> 8 -> 1, normalise=True)"
+    assert repr(MLPHead(8, 1)) == "MLPHead(8 -> 128 -> 64 -> 32 -> 8 -> 1, input_norm=l2)"
     # the heads see the L2-normalised embedding: scaling z changes nothing
     head = build_head("mlp", 8, 1)
     torch.testing.assert_close(head(z), head(7.0 * z))
     with pytest.raises(ValueError, match="unknown head"):
         build_head("transformer", 8)
+    with pytest.raises(ValueError, match=r"input_norm must be one of \['l2', 'standardise', 'none'\], got 'batch'"):
+        build_head("linear", 8, input_norm="batch")
+
+
+def test_a_standardised_linear_probe_is_logistic_regression_on_standardised_features(tmp_path):
+    """input_norm 'standardise' = scikit-learn's StandardScaler then LogisticRegression(C=1), with the training
+    embeddings' statistics fixed; and it reads the class from the norm, which an L2-normalised probe cannot."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    from rs3l.evaluation.train_heads import EmbeddedSet
+
+    g = torch.Generator().manual_seed(3)
+    label = torch.arange(800) % 3
+    # sum-pooled features are non-negative, and the multiplicity scales them all: the class is in the norm only
+    direction = torch.rand(800, 8, generator=g)
+    z = direction * (1.0 + 0.6 * (label == 2).float()).unsqueeze(1) * (5.0 + torch.rand(800, 1, generator=g))
+    target = TaskTarget(TASKS["hbb_vs_qcd"], CLASSES)
+    y = target.target(label)
+    data = EmbeddedSet(z=z, label=label, group_id=torch.arange(800), jet_energy=torch.full((800,), 500.0),
+                       view=np.array(["nominal"] * 800))
+    aucs = {}
+    for norm in ("l2", "standardise"):
+        head = LinearHead(8, 1, input_norm=norm)
+        train_on_embeddings(head, data, None, target, out_dir=tmp_path / norm, epochs=1, lr=1.0, batch_size=64)
+        aucs[norm] = roc_auc_score(y.numpy(), predict_embeddings(head, data, target)["score"])
+    assert aucs["l2"] < 0.65 < 0.9 < aucs["standardise"], aucs
+    zs = StandardScaler().fit_transform(z.numpy())
+    ref = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(zs, y.numpy())
+    np.testing.assert_allclose(head.linear.weight.detach().numpy()[0], ref.coef_[0], rtol=1e-3, atol=1e-3)
+    standardise = head.norm.standardise
+    assert bool(standardise.fixed) and standardise.running_mean.dtype == torch.float32
+    torch.testing.assert_close(standardise.running_mean, z.mean(0))
+    # the statistics stay those of the training embeddings, in train mode and after a reload
+    head.train()
+    before = head(z[:5]).detach()
+    head(z[:5] * 10)
+    reloaded = LinearHead(8, 1, input_norm="standardise")
+    reloaded.load_state_dict(head.state_dict())
+    torch.testing.assert_close(reloaded(z[:5]), before)
 
 
 def test_frozen_backbone_is_bit_identical_after_head_training(tmp_path):
